@@ -62,14 +62,30 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* One replica's share of the step: its micro-batch's loss and backward. */
+typedef struct {
+    dl_gpt *model;
+    const int *tokens, *targets;
+    int B, T;
+} bench_step_ctx;
+
+static float bench_replica_step(dl_graph *g, int r, int n, void *ctx)
+{
+    const bench_step_ctx *c = ctx;
+    int b0 = c->B * r / n, b1 = c->B * (r + 1) / n;
+    dl_tensor *loss = dl_gpt_loss(g, c->model, c->tokens + (long)b0 * c->T,
+                                  c->targets + (long)b0 * c->T, b1 - b0, c->T);
+    dl_backward(g, loss);
+    return loss->data[0];
+}
+
 int bench_run_workload(const bench_workload *w, int warmup, int steps, uint64_t seed,
-                       bench_result *out)
+                       int replicas, bench_result *out)
 {
     memset(out, 0, sizeof *out);
     reset_peak_rss();
     dl_gpt_config cfg = {.vocab = w->vocab, .seq_len = w->seq, .d_model = w->d_model,
                          .heads = w->heads, .layers = w->layers, .mlp_mult = 4, .dropout = 0.0f};
-    int B = w->batch, T = w->seq, n = B * T;
     dl_rng rng;
     dl_rng_init(&rng, seed, 0);
     dl_params ps;
@@ -78,13 +94,24 @@ int bench_run_workload(const bench_workload *w, int warmup, int steps, uint64_t 
     dl_gpt_init(&model, &ps, &cfg, &rng);
     dl_optim opt;
     dl_optim_init(&opt, &ps, DL_OPT_ADAMW, 1e-3f);
-    dl_graph *g = dl_graph_new();
+    int B = w->batch, T = w->seq, n = B * T;
+    int threads = dl_get_threads();
+    if (replicas <= 0) replicas = B % threads == 0 ? threads : 1;
+    if (B % replicas) {
+        fprintf(stderr, "bench: batch %d of %s does not split into %d equal micro-batches\n", B,
+                w->name, replicas);
+        dl_optim_free(&opt);
+        dl_gpt_free(&model);
+        dl_params_free(&ps);
+        return -1;
+    }
+    dl_replicas *rp = dl_replicas_new(&ps, replicas);
     int *tokens = malloc(sizeof(int) * n), *targets = malloc(sizeof(int) * n);
     double *times = malloc(sizeof(double) * (steps > 0 ? steps : 1));
-    if (!g || !tokens || !targets || !times) {
+    if (!tokens || !targets || !times) {
         fprintf(stderr, "bench: out of memory\n");
         free(tokens), free(targets), free(times);
-        if (g) dl_graph_free(g);
+        dl_replicas_free(rp);
         dl_optim_free(&opt);
         dl_gpt_free(&model);
         dl_params_free(&ps);
@@ -95,24 +122,23 @@ int bench_run_workload(const bench_workload *w, int warmup, int steps, uint64_t 
     for (int i = 0; i < n; i++) tokens[i] = (int)dl_rng_below(&data_rng, (uint32_t)w->vocab);
     for (int i = 0; i < n; i++) targets[i] = (int)dl_rng_below(&data_rng, (uint32_t)w->vocab);
 
+    /* Equal micro-batches of a mean loss: the full-batch gradient is their mean. */
+    bench_step_ctx ctx = {&model, tokens, targets, B, T};
     int64_t allocs_after_first = 0;
     for (int s = 0; s < warmup + steps; s++) {
         double t0 = now_s();
-        dl_params_zero_grad(&ps);
-        dl_tensor *loss = dl_gpt_loss(g, &model, tokens, targets, B, T);
-        float lv = loss->data[0];
-        dl_backward(g, loss);
+        float lv = dl_replicas_step(rp, bench_replica_step, &ctx, 1.0f / (float)replicas);
         dl_optim_step(&opt, opt.lr);
-        dl_graph_reset(g);
+        dl_replicas_reset(rp);
         double t = now_s() - t0;
         if (s == 0) {
             out->first_loss = lv;
-            allocs_after_first = dl_graph_heap_allocs(g);
+            allocs_after_first = dl_replicas_heap_allocs(rp);
         }
         out->last_loss = lv;
         if (s >= warmup) times[s - warmup] = t;
     }
-    int64_t allocs_end = dl_graph_heap_allocs(g);
+    int64_t allocs_end = dl_replicas_heap_allocs(rp);
     int nsteps = warmup + steps;
     out->heap_allocs_per_step =
         nsteps > 1 ? (double)(allocs_end - allocs_after_first) / (nsteps - 1) : 0.0;
@@ -126,14 +152,15 @@ int bench_run_workload(const bench_workload *w, int warmup, int steps, uint64_t 
         out->gflops = dl_gpt_train_flops(&cfg, B, T) / (out->ms_median * 1e-3) * 1e-9;
     }
     out->params = dl_params_count(&ps);
-    out->state_mb = 4.0 * (double)out->params * sizeof(float) / (1024.0 * 1024.0);
-    out->arena_mb = (double)dl_graph_arena_bytes(g) / (1024.0 * 1024.0);
+    out->replicas = replicas;
+    out->state_mb = (3.0 + replicas) * (double)out->params * sizeof(float) / (1024.0 * 1024.0);
+    out->arena_mb = (double)dl_replicas_arena_bytes(rp) / (1024.0 * 1024.0);
     out->peak_rss_mb = peak_rss_mb();
 
     free(tokens);
     free(targets);
     free(times);
-    dl_graph_free(g);
+    dl_replicas_free(rp);
     dl_optim_free(&opt);
     dl_gpt_free(&model);
     dl_params_free(&ps);

@@ -21,14 +21,18 @@ typedef struct {
     double gflops;                    /* train FLOPs / median step time */
     double first_loss, last_loss;
     int64_t params;                   /* trainable floats */
-    double state_mb;                  /* params + grads + AdamW m, v */
+    int replicas;                     /* micro-batches run side by side (core.h) */
+    double state_mb;                  /* params + grads (one per replica) + AdamW m, v */
     double arena_mb;                  /* activation arena high-water mark */
     double peak_rss_mb;               /* process peak resident set during the run */
     double heap_allocs_per_step;      /* arena/tape heap allocations after step 1 */
 } bench_result;
 
 /* Builds the model, runs `warmup` untimed steps and `steps` timed steps on
- * the current thread count. Returns 0, or -1 with a message on stderr. */
+ * the current thread count, the batch split into `replicas` micro-batches that
+ * run on the threads side by side (0: one per thread when the batch divides,
+ * else 1; 1: every op threaded on its own). Returns 0, or -1 with a message on
+ * stderr. */
 int bench_run_workload(const bench_workload *w, int warmup, int steps, uint64_t seed,
-                       bench_result *out);
+                       int replicas, bench_result *out);
 #endif

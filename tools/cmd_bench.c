@@ -20,8 +20,8 @@
 static void bench_usage(FILE *f)
 {
     fprintf(f,
-            "usage: dynlab bench [--threads N] [--steps N] [--warmup N] [--json]\n"
-            "                    [--workload NAME] [--sgemm] [--seed S]\n"
+            "usage: dynlab bench [--threads N] [--replicas N] [--steps N] [--warmup N]\n"
+            "                    [--json] [--workload NAME] [--sgemm] [--seed S]\n"
             "\n"
             "Times warm training steps (forward, backward, AdamW) of the issue-3 workloads:\n"
             "  onelayer   vocab 8,   T 16,  d 32,  2 heads, 1 layer,  batch 256\n"
@@ -31,6 +31,10 @@ static void bench_usage(FILE *f)
             "parameters, gradients, AdamW state and activations, and heap allocations per step.\n"
             "\n"
             "  --threads N     threads (default: all cores)\n"
+            "  --replicas N    split each batch into N micro-batches that run forward and\n"
+            "                  backward side by side, one per thread, each op single-threaded\n"
+            "                  (default: one per thread when the batch divides; 1 = every op\n"
+            "                  spread over the threads instead)\n"
             "  --steps N       timed steps per workload (default 20)\n"
             "  --warmup N      untimed steps first (default 3)\n"
             "  --workload NAME only this workload (onelayer, gpt-tiny, gpt-small); repeatable\n"
@@ -56,7 +60,7 @@ static int parse_int(const char *opt, const char *v, int lo, int hi, int *out)
 
 int dl_cmd_bench(int argc, char **argv)
 {
-    int threads = 0, steps = 20, warmup = 3, json = 0, sgemm = 0;
+    int threads = 0, replicas = 0, steps = 20, warmup = 3, json = 0, sgemm = 0;
     uint64_t seed = 1;
     int selected[8] = {0}, any_selected = 0; /* --workload may repeat */
     for (int i = 1; i < argc; i++) {
@@ -66,6 +70,8 @@ int dl_cmd_bench(int argc, char **argv)
             return DL_EXIT_OK;
         } else if ((v = dl_cli_opt(argc, argv, &i, "--threads"))) {
             if (parse_int("--threads", v, 0, 1024, &threads)) return DL_EXIT_USAGE;
+        } else if ((v = dl_cli_opt(argc, argv, &i, "--replicas"))) {
+            if (parse_int("--replicas", v, 1, 1024, &replicas)) return DL_EXIT_USAGE;
         } else if ((v = dl_cli_opt(argc, argv, &i, "--steps"))) {
             if (parse_int("--steps", v, 1, 1000000, &steps)) return DL_EXIT_USAGE;
         } else if ((v = dl_cli_opt(argc, argv, &i, "--warmup"))) {
@@ -108,32 +114,33 @@ int dl_cmd_bench(int argc, char **argv)
     if (!json) {
         printf("dynlab bench: %d thread(s), gemm kernel %s, %d warm-up + %d timed steps\n",
                threads, dl_gemm_isa(), warmup, steps);
-        printf("%-10s %9s %9s %8s %15s %9s %10s %7s %12s\n", "workload", "ms/step", "min ms",
-               "GFLOP/s", "loss first>last", "peak RSS", "state+act", "ratio", "allocs/step");
+        printf("%-10s %4s %9s %9s %8s %15s %9s %10s %7s %12s\n", "workload", "repl", "ms/step",
+               "min ms", "GFLOP/s", "loss first>last", "peak RSS", "state+act", "ratio", "allocs/step");
     }
     for (int i = 0; i < bench_n_workloads; i++) {
         const bench_workload *w = &bench_workloads[i];
         if (any_selected && !selected[i]) continue;
         bench_result r;
-        if (bench_run_workload(w, warmup, steps, seed, &r)) return DL_EXIT_FAIL;
+        if (bench_run_workload(w, warmup, steps, seed, replicas, &r)) return DL_EXIT_FAIL;
         double sum_mb = r.state_mb + r.arena_mb;
         if (json)
-            printf("{\"workload\": \"%s\", \"threads\": %d, \"ms_per_step\": %.4f, "
+            printf("{\"workload\": \"%s\", \"threads\": %d, \"replicas\": %d, \"ms_per_step\": %.4f, "
                    "\"gflops\": %.2f, \"ms_min\": %.4f, \"ms_max\": %.4f, \"steps\": %d, "
                    "\"first_loss\": %.5f, \"last_loss\": %.5f, \"params\": %lld, "
                    "\"state_mb\": %.2f, \"activations_mb\": %.2f, \"memory_sum_mb\": %.2f, "
                    "\"peak_rss_mb\": %.2f, \"heap_allocs_per_step\": %.3f}\n",
-                   w->name, threads, r.ms_median, r.gflops, r.ms_min, r.ms_max, steps,
+                   w->name, threads, r.replicas, r.ms_median, r.gflops, r.ms_min, r.ms_max, steps,
                    r.first_loss, r.last_loss, (long long)r.params, r.state_mb, r.arena_mb, sum_mb,
                    r.peak_rss_mb, r.heap_allocs_per_step);
         else
-            printf("%-10s %9.3f %9.3f %8.1f %7.3f>%-7.3f %7.1fMB %8.1fMB %7.2f %12.2f\n", w->name,
-                   r.ms_median, r.ms_min, r.gflops, r.first_loss, r.last_loss, r.peak_rss_mb,
+            printf("%-10s %4d %9.3f %9.3f %8.1f %7.3f>%-7.3f %7.1fMB %8.1fMB %7.2f %12.2f\n", w->name,
+                   r.replicas, r.ms_median, r.ms_min, r.gflops, r.first_loss, r.last_loss, r.peak_rss_mb,
                    sum_mb, sum_mb > 0 ? r.peak_rss_mb / sum_mb : 0.0, r.heap_allocs_per_step);
         fflush(stdout);
     }
     if (!json)
-        printf("state+act = params + grads + AdamW m,v + activation arena; "
+        printf("repl = micro-batches side by side; state+act = params + grads (one per replica)"
+               " + AdamW m,v + activation arena; "
                "ratio = peak RSS / state+act\n");
     return DL_EXIT_OK;
 }

@@ -30,6 +30,7 @@ typedef struct dl_tensor {
     int shape[DL_MAX_DIMS];
     int requires_grad;  /* parameter: trainable; activation: depends on one */
     int is_param;       /* owned by a dl_params store (grad persists across steps) */
+    int index;          /* parameters: position in their store (replica gradient slot) */
     const char *name;   /* parameters only */
 } dl_tensor;
 
@@ -189,6 +190,38 @@ dl_tensor *dl_attention_heads(dl_graph *g, dl_tensor *q, dl_tensor *k, dl_tensor
 /* ---- threads -------------------------------------------------------------- */
 void dl_set_threads(int n);  /* n <= 0: all cores */
 int dl_get_threads(void);
+
+/* ---- replicas: data parallelism over threads inside one step --------------
+ * The papers' models are too small for one matrix product to keep two cores
+ * busy, so the fastest way to use them is to split the batch: n micro-batches
+ * run forward and backward at the same time, one per thread, each on its own
+ * graph, with every op inside single-threaded (no fork/join per op). The
+ * parameters are shared read-only; replica r writes its parameter gradients to
+ * its own buffers (replica 0 to the parameters' .grad), and the step ends with
+ *   param.grad = grad_scale * (grad_0 + grad_1 + ... + grad_{n-1})
+ * summed in replica order, so results depend on n, not on the thread count:
+ * with fewer threads than replicas the micro-batches run in turn. Parameter
+ * gradients are overwritten (no dl_params_zero_grad needed); a trainable
+ * parameter no replica touched gets a zero gradient. */
+typedef struct dl_replicas dl_replicas;
+/* Builds replica r's micro-batch loss on g (already reset), calls dl_backward,
+ * and returns a number (the loss, say) that dl_replicas_step averages. */
+typedef float (*dl_replica_fn)(dl_graph *g, int replica, int n_replicas, void *ctx);
+
+dl_replicas *dl_replicas_new(dl_params *ps, int n);
+void dl_replicas_free(dl_replicas *rp);
+int dl_replicas_count(const dl_replicas *rp);
+/* Replica r's graph (to set training mode or a dropout RNG stream). */
+dl_graph *dl_replicas_graph(dl_replicas *rp, int r);
+/* One step of every replica, then the gradient sum; returns the mean of the
+ * bodies' results. Graphs are reset at the start, so activations stay readable
+ * until the next step. grad_scale = 1/n for equal micro-batches of a mean loss. */
+float dl_replicas_step(dl_replicas *rp, dl_replica_fn body, void *ctx, float grad_scale);
+/* Drop the last step's activations now (dl_graph_reset of every replica). */
+void dl_replicas_reset(dl_replicas *rp);
+/* Arena high-water marks and heap allocations, summed over the replicas. */
+size_t dl_replicas_arena_bytes(const dl_replicas *rp);
+int64_t dl_replicas_heap_allocs(const dl_replicas *rp);
 
 #ifdef __cplusplus
 }

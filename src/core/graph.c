@@ -91,7 +91,36 @@ static float *grad_alloc(dl_graph *g, const dl_tensor *t) {
     return dl_arena_alloc(&g->arena, bytes);
 }
 
+void dl_graph_bind_params(dl_graph *g, const dl_params *ps, int n_params, float **grads,
+                          unsigned char *touched) {
+    g->bound = ps;
+    g->bound_n = n_params;
+    g->bound_grads = grads;
+    g->bound_touched = touched;
+}
+
+/* A parameter of the bound store: its replica buffer. The first use in a step
+ * either zeroes it (fresh == NULL: the caller accumulates) or tells the caller to
+ * overwrite it (*fresh = 1). NULL when t is not a parameter of the bound store. */
+static float *bound_grad(dl_graph *g, const dl_tensor *t, int *fresh) {
+    const dl_params *ps = g->bound;
+    if (!ps || !t->is_param || t->index < 0 || t->index >= g->bound_n || ps->items[t->index] != t) return NULL;
+    float *gr = g->bound_grads[t->index];
+    if (!g->bound_touched[t->index]) {
+        g->bound_touched[t->index] = 1;
+        if (fresh)
+            *fresh = 1;
+        else
+            memset(gr, 0, (size_t)t->size * sizeof(float));
+    }
+    return gr;
+}
+
 float *dl_tensor_grad(dl_graph *g, dl_tensor *t) {
+    if (g->bound && t->is_param) {
+        float *gr = bound_grad(g, t, NULL);
+        if (gr) return gr;
+    }
     if (!t->grad) {
         if (t->is_param) dl_fatal("parameter %s has no gradient buffer", t->name ? t->name : "?");
         t->grad = grad_alloc(g, t);
@@ -102,6 +131,10 @@ float *dl_tensor_grad(dl_graph *g, dl_tensor *t) {
 
 float *dl_grad_out(dl_graph *g, dl_tensor *t, int *fresh) {
     *fresh = 0;
+    if (g->bound && t->is_param) {
+        float *gr = bound_grad(g, t, fresh);
+        if (gr) return gr;
+    }
     if (!t->grad) {
         if (t->is_param) dl_fatal("parameter %s has no gradient buffer", t->name ? t->name : "?");
         t->grad = grad_alloc(g, t);

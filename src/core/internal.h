@@ -66,7 +66,18 @@ struct dl_graph {
     int grad_enabled;
     dl_rng rng;
     int64_t tape_allocs;
+    /* Replica binding (replicas.c): parameter i of `bound` keeps its gradient in
+     * bound_grads[i]; bound_touched[i] says whether this step wrote it yet. */
+    const dl_params *bound;
+    int bound_n; /* parameters bound (the store may grow later) */
+    float **bound_grads;
+    unsigned char *bound_touched;
 };
+
+/* Route the parameter gradients of `ps` on graph g to grads[i] (replicas.c);
+ * touched[] is cleared by the owner at the start of each step. */
+void dl_graph_bind_params(dl_graph *g, const dl_params *ps, int n_params, float **grads,
+                          unsigned char *touched);
 
 /* Append a record if grad recording is on and any input requires grad; sets
  * out->requires_grad accordingly. Returns the record (to fill saved/arg) or NULL. */

@@ -48,6 +48,7 @@ dl_tensor *dl_param_new(dl_params *ps, const char *name, int ndim, const int *sh
     t->grad = zalloc64((size_t)t->size * sizeof(float));
     t->requires_grad = 1;
     t->is_param = 1;
+    t->index = ps->n;
     t->name = nm;
     ps->items[ps->n++] = t;
     return t;
