@@ -12,7 +12,7 @@ typedef struct gpt_cfg {
     double val_frac;
     int seq_len, d_model, heads, layers, mlp_mult;
     double dropout;
-    int steps, batch, warmup, stop_after;
+    int steps, batch, replicas, warmup, stop_after;
     double lr, min_lr, weight_decay, beta1, beta2, clip;
     char schedule[DL_STR_MAX];
     int eval_every, eval_windows, log_every, ckpt_every;

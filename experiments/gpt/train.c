@@ -47,6 +47,28 @@ static void sb_free(series_buf *s) {
     free(s->y);
 }
 
+/* One replica's share of a training step (core.h replicas): its rows of the
+ * batch, its own dropout stream, loss and backward. Replica 0 of a single
+ * process draws the stream the code always drew. */
+typedef struct train_step_ctx {
+    dl_gpt *model;
+    const int *tok, *tgt;
+    int B, T;
+    uint64_t seed, dropout_stream;
+} train_step_ctx;
+
+static float train_replica(dl_graph *g, int r, int n, void *ctx) {
+    const train_step_ctx *c = ctx;
+    const int b0 = c->B * r / n, b1 = c->B * (r + 1) / n;
+    dl_graph_set_training(g, 1);
+    dl_graph_set_rng(g, c->seed, c->dropout_stream + ((uint64_t)r << 56));
+    dl_tensor *loss = dl_gpt_loss(g, c->model, c->tok + (int64_t)b0 * c->T, c->tgt + (int64_t)b0 * c->T,
+                                  b1 - b0, c->T);
+    const float l = loss->data[0];
+    if (isfinite(l)) dl_backward(g, loss); /* a NaN stops the run after the step */
+    return l;
+}
+
 /* B windows of T+1 tokens starting at starts[] -> inputs and next-token targets. */
 static void fill_batch(const int *text, const int64_t *starts, int B, int T, int *tok, int *tgt) {
     for (int b = 0; b < B; b++) {
@@ -312,6 +334,16 @@ int gpt_run(const void *vcfg, dl_run *run) {
         goto done;
     }
     const int B_local = B / dp_size, row0 = dp_rank * B_local;
+    if (B_local % cfg->replicas != 0) {
+        dl_log(run, "error: train.replicas (%d) must divide the batch of %d sequences%s", cfg->replicas,
+               B_local, run->dp ? " per rank" : "");
+        rc = 1;
+        goto done;
+    }
+    dl_replicas *reps = dl_replicas_new(&ps, cfg->replicas);
+    if (cfg->replicas > 1)
+        dl_log(run, "replicas: %d micro-batches of %d sequences side by side on %d thread(s)", cfg->replicas,
+               B_local / cfg->replicas, dl_get_threads());
     if (run->dp)
         dl_log(run, "dp: rank %d of %d trains on rows %d..%d of each global batch of %d", dp_rank,
                dp_size, row0, row0 + B_local - 1, B);
@@ -338,16 +370,15 @@ int gpt_run(const void *vcfg, dl_run *run) {
         for (int b = 0; b < B; b++) starts[b] = (int64_t)dl_rng_below(&r, (uint32_t)(corpus.n_train - T - 1));
         fill_batch(corpus.train, starts + row0, B_local, T, tok, tgt);
         float lr = dl_lr_at(sk, (float)cfg->lr, (float)cfg->min_lr, step, cfg->warmup, cfg->steps);
-        dl_params_zero_grad(&ps);
-        /* dropout masks keyed by (seed, step, rank); rank 0 = single process */
-        dl_graph_set_rng(g, run->seed, STREAM_DROPOUT + (uint64_t)step + ((uint64_t)dp_rank << 32));
-        dl_tensor *loss = dl_gpt_loss(g, &model, tok, tgt, B_local, T);
-        double l = loss->data[0];
+        /* dropout masks keyed by (seed, step, rank, replica); rank 0 = single process.
+         * Equal micro-batches of a mean loss: the batch gradient is their mean. */
+        train_step_ctx sc = {&model, tok, tgt, B_local, T, run->seed,
+                             STREAM_DROPOUT + (uint64_t)step + ((uint64_t)dp_rank << 32)};
+        double l = dl_replicas_step(reps, train_replica, &sc, 1.0f / (float)cfg->replicas);
         if (dl_check_finite(run, "training loss", l, step)) {
             rc = 1;
             break;
         }
-        dl_backward(g, loss);
         if (run->dp) { /* mean gradient and mean loss over the ranks: one MPI_Allreduce */
             float lf = (float)l;
             if (dl_dist_allreduce_grads_extra(&ps, &lf, 1)) {
@@ -359,7 +390,7 @@ int gpt_run(const void *vcfg, dl_run *run) {
         }
         double gn = cfg->clip > 0 ? dl_clip_grad_norm(&ps, cfg->clip) : dl_grad_norm(&ps);
         dl_optim_step(&opt, lr);
-        dl_graph_reset(g);
+        dl_replicas_reset(reps);
         if (do_log) {
             sb_push(&h_train, (double)step, l);
             dl_metrics_begin(run, step);
@@ -470,6 +501,7 @@ int gpt_run(const void *vcfg, dl_run *run) {
         if (cfg->sample_tokens > 0) print_sample(g, &model, &corpus, cfg, run);
     }
     dl_graph_free(g);
+    dl_replicas_free(reps);
 done:
     sb_free(&h_train);
     sb_free(&h_val);
