@@ -157,15 +157,21 @@ float dl_replicas_step(dl_replicas *rp, dl_replica_fn body, void *ctx, float gra
     if (nt <= 1) {
         /* One thread: each op may still use the team (intra-op threading). */
         for (int r = 0; r < n; r++) results[r] = body(rp->graphs[r], r, n, ctx);
+        for (int c = 0; c < rp->n_chunks; c++)
+            if (rp->ps->items[rp->chunks[c].param]->requires_grad) reduce_chunk_run(rp, &rp->chunks[c], grad_scale);
     } else {
-#pragma omp parallel for num_threads(nt) schedule(static, 1)
-        for (int r = 0; r < n; r++) results[r] = body(rp->graphs[r], r, n, ctx);
+        /* One parallel region per step: the replicas, a barrier, then the gradient
+         * sum shared out in fixed chunks. Frozen parameters keep their buffers. */
+#pragma omp parallel num_threads(nt)
+        {
+#pragma omp for schedule(static, 1)
+            for (int r = 0; r < n; r++) results[r] = body(rp->graphs[r], r, n, ctx);
+#pragma omp for schedule(static)
+            for (int c = 0; c < rp->n_chunks; c++)
+                if (rp->ps->items[rp->chunks[c].param]->requires_grad)
+                    reduce_chunk_run(rp, &rp->chunks[c], grad_scale);
+        }
     }
-    /* Frozen parameters keep their gradient buffers as they are. */
-    const int reduce_threads = rp->n_chunks > 1 ? (omp_in_parallel() ? 1 : omp_get_max_threads()) : 1;
-#pragma omp parallel for num_threads(reduce_threads) schedule(static) if (reduce_threads > 1)
-    for (int c = 0; c < rp->n_chunks; c++)
-        if (rp->ps->items[rp->chunks[c].param]->requires_grad) reduce_chunk_run(rp, &rp->chunks[c], grad_scale);
     double sum = 0.0;
     for (int r = 0; r < n; r++) sum += results[r];
     return (float)(sum / n);
