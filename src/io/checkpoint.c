@@ -8,8 +8,12 @@
  *   "optim.step"         I64[1], optimizer step count (Adam bias correction)
  *   "rng_state"          I64[n], caller's RNG words (uint64 bit patterns)
  *   __metadata__: format=dynlab-checkpoint-1, optimizer=sgd|adam|adamw
- * Loading validates everything (names, shapes, optimizer kind, RNG length)
- * before it changes any parameter, so a bad file leaves the model as it was. */
+ * Loading validates everything (names, shapes, optimizer kind, RNG length,
+ * finite values) before it changes any parameter, so a bad file leaves the
+ * model as it was. Non-finite parameters or optimizer state are refused both
+ * ways: saving them would overwrite the last good checkpoint with a diverged
+ * model, and resuming from them can only produce NaN losses. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,10 +33,48 @@ static void state_names(const dl_optim *o, const char **s1, const char **s2) {
     }
 }
 
+/* Index of the first NaN/inf among n floats, or -1. */
+static int64_t first_non_finite(const float *x, int64_t n) {
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(x[i])) return i;
+    return -1;
+}
+
+/* "<path>: <what> '<name>' holds nan at element 12<tail>" when x has a NaN/inf. */
+static int check_finite_tensor(const char *path, const char *what, const char *name, const float *x,
+                               int64_t n, const char *tail, char *err, size_t errlen) {
+    int64_t i = first_non_finite(x, n);
+    if (i < 0) return 0;
+    snprintf(err, errlen, "%s: %s '%s' holds %s at element %lld%s", path, what, name,
+             isnan(x[i]) ? "NaN" : x[i] > 0 ? "+inf" : "-inf", (long long)i, tail);
+    return -1;
+}
+
 int dl_checkpoint_save(const char *path, const dl_params *ps, const dl_optim *o, int64_t step,
                        const uint64_t *rng_state, int n_rng, char *err, size_t errlen) {
-    dl_st_writer *w = dl_st_writer_new();
     char name[512];
+    static const char not_written[] = "; checkpoint not written, the previous one is kept";
+    for (int i = 0; i < ps->n; i++) {
+        const dl_tensor *t = ps->items[i];
+        if (check_finite_tensor(path, "parameter", t->name, t->data, t->size, not_written, err, errlen))
+            return -1;
+    }
+    if (o) {
+        const char *s1, *s2;
+        state_names(o, &s1, &s2);
+        for (int i = 0; i < ps->n && i < o->n_state; i++) {
+            const dl_tensor *t = ps->items[i];
+            for (int j = 0; j < 2; j++) {
+                const float *x = j ? (s2 && o->v ? o->v[i] : NULL) : (o->m ? o->m[i] : NULL);
+                if (!x) continue;
+                snprintf(name, sizeof name, "%s.%s", t->name, j ? s2 : s1);
+                if (check_finite_tensor(path, "optimizer state", name, x, t->size, not_written, err,
+                                        errlen))
+                    return -1;
+            }
+        }
+    }
+    dl_st_writer *w = dl_st_writer_new();
     dl_st_add_meta(w, "format", "dynlab-checkpoint-1");
     if (o) dl_st_add_meta(w, "optimizer", kind_name(o->kind));
     for (int i = 0; i < ps->n; i++) {
@@ -97,7 +139,8 @@ int dl_checkpoint_load(const char *path, dl_params *ps, dl_optim *o, int64_t *st
     /* Pass 1: validate. */
     for (int i = 0; i < ps->n; i++) {
         const dl_tensor *t = ps->items[i];
-        if (!dl_st_get_f32(f, t->name, &ndim, shape)) {
+        const float *x = dl_st_get_f32(f, t->name, &ndim, shape);
+        if (!x) {
             snprintf(err, errlen, "%s: parameter '%s' missing (or not F32)", path, t->name);
             goto out;
         }
@@ -108,6 +151,9 @@ int dl_checkpoint_load(const char *path, dl_params *ps, dl_optim *o, int64_t *st
                      path, t->name, a, b);
             goto out;
         }
+        if (check_finite_tensor(path, "parameter", t->name, x, t->size, " (corrupted or diverged)",
+                                err, errlen))
+            goto out;
     }
     const char *s1 = NULL, *s2 = NULL;
     if (o) {
@@ -129,10 +175,14 @@ int dl_checkpoint_load(const char *path, dl_params *ps, dl_optim *o, int64_t *st
                 const char *sfx = j ? s2 : s1;
                 if (!sfx) continue;
                 snprintf(name, sizeof name, "%s.%s", t->name, sfx);
-                if (dl_st_get_f32(f, name, &ndim, shape) && !same_shape(t, ndim, shape)) {
+                const float *x = dl_st_get_f32(f, name, &ndim, shape);
+                if (x && !same_shape(t, ndim, shape)) {
                     snprintf(err, errlen, "%s: optimizer state '%s' has the wrong shape", path, name);
                     goto out;
                 }
+                if (x && check_finite_tensor(path, "optimizer state", name, x, t->size,
+                                             " (corrupted or diverged)", err, errlen))
+                    goto out;
             }
         }
     }

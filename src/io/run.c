@@ -79,6 +79,62 @@ int dl_write_atomic(const char *path, const void *data, size_t len) {
     return 0;
 }
 
+/* A fresh run into a directory that holds an earlier run replaces these
+ * files; summary.json is only ever replaced by a completed run. Until the new
+ * run completes, each earlier file is kept as <file>.prev; a failed run puts
+ * them back and leaves its own as <file>.failed (its log and metrics show
+ * how it failed), so the directory again describes the earlier, complete run.
+ * A .prev left by an interrupted run belongs to the run summary.json
+ * describes and is kept as it is. A completed run removes the .prev files.
+ * A resumed run continues the directory's log, metrics and checkpoint (the
+ * system keeps the rows before its checkpoint), so it first drops .prev files
+ * an interrupted run left (it adopts that run), and replaces only
+ * config.json, which a failed resume puts back the same way. */
+static const char *const replaced_files[] = {"config.json", "metrics.jsonl", "log.txt",
+                                             "checkpoint.safetensors"};
+#define N_REPLACED ((int)(sizeof replaced_files / sizeof replaced_files[0]))
+#define N_REPLACED_BY(run) ((run)->resume ? 1 : N_REPLACED) /* resume: config.json */
+
+static int exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+static int keep_earlier_files(const dl_run *run, char *err, size_t errlen) {
+    char cur[1200], prev[1300];
+    for (int i = 0; run->resume && i < N_REPLACED; i++) {
+        snprintf(prev, sizeof prev, "%s.prev", dl_run_path(run, replaced_files[i], cur, sizeof cur));
+        unlink(prev);
+    }
+    for (int i = 0; i < N_REPLACED_BY(run); i++) {
+        dl_run_path(run, replaced_files[i], cur, sizeof cur);
+        snprintf(prev, sizeof prev, "%s.prev", cur);
+        if (exists(cur) && !exists(prev) && rename(cur, prev)) {
+            snprintf(err, errlen, "cannot keep '%s' as '%s': %s", cur, prev, strerror(errno));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* restore = 1: a failed run puts the earlier files back (its own become .failed);
+ * restore = 0: a completed run drops them. */
+static void settle_earlier_files(const dl_run *run, int restore) {
+    char cur[1200], prev[1300], failed[1300];
+    for (int i = 0; i < N_REPLACED_BY(run); i++) {
+        dl_run_path(run, replaced_files[i], cur, sizeof cur);
+        snprintf(prev, sizeof prev, "%s.prev", cur);
+        if (!exists(prev)) continue;
+        if (!restore) {
+            unlink(prev);
+            continue;
+        }
+        snprintf(failed, sizeof failed, "%s.failed", cur);
+        if (exists(cur)) rename(cur, failed);
+        rename(prev, cur);
+    }
+}
+
 int dl_run_open(dl_run *run, const char *exp, const char *dir, uint64_t seed, int threads,
                 int resume, char *err, size_t errlen) {
     int quiet = run->quiet;
@@ -97,10 +153,15 @@ int dl_run_open(dl_run *run, const char *exp, const char *dir, uint64_t seed, in
         snprintf(err, errlen, "cannot create run directory '%s': %s", dir, strerror(errno));
         return -1;
     }
+    if (keep_earlier_files(run, err, errlen)) {
+        settle_earlier_files(run, 1);
+        return -1;
+    }
     const char *mode = resume ? "a" : "w";
     run->log = fopen(dl_run_path(run, "log.txt", p, sizeof p), mode);
     if (!run->log) {
         snprintf(err, errlen, "cannot open '%s': %s", p, strerror(errno));
+        settle_earlier_files(run, 1);
         return -1;
     }
     run->metrics = fopen(dl_run_path(run, "metrics.jsonl", p, sizeof p), mode);
@@ -108,6 +169,7 @@ int dl_run_open(dl_run *run, const char *exp, const char *dir, uint64_t seed, in
         snprintf(err, errlen, "cannot open '%s': %s", p, strerror(errno));
         fclose(run->log);
         run->log = NULL;
+        settle_earlier_files(run, 1);
         return -1;
     }
     return 0;
@@ -311,6 +373,7 @@ int dl_run_close(dl_run *run) {
     if (run->failed) { /* keep the summary of an earlier, complete run intact */
         if (run->log) fclose(run->log);
         run->log = NULL;
+        settle_earlier_files(run, 1);
         return 0;
     }
     cJSON *root = cJSON_CreateObject();
@@ -365,5 +428,6 @@ int dl_run_close(dl_run *run) {
     free(txt);
     if (run->log) fclose(run->log);
     run->log = NULL;
+    settle_earlier_files(run, rc != 0); /* without its summary.json a run did not complete */
     return rc;
 }
