@@ -1,4 +1,4 @@
-/* dl_sgemm against a double-precision reference: every transpose, padded
+/* dl_sgemm (and dl_sgemm_bias) against a double-precision reference: every transpose, padded
  * leading dimensions, alpha/beta (beta == 0 must never read C: C starts as NaN),
  * edge shapes (1xN, Mx1, sizes around the micro-tile), shapes large enough to
  * take the packed and threaded paths, and every kernel the CPU can run
@@ -29,6 +29,7 @@ static float unif(void) { return (float)((next_u64() >> 40) * (1.0 / 16777216.0)
 typedef struct {
     int ta, tb, M, N, K, lda, ldb, ldc;
     float alpha, beta;
+    int bias; /* dl_sgemm_bias: C = alpha op(A) op(B) + bias row (C never read) */
 } gemm_case;
 
 /* Runs one case; returns the worst error / tolerance ratio (> 1 = failure).
@@ -40,19 +41,25 @@ static double run_case(const gemm_case *c, int corrupt)
     size_t csz = (size_t)c->M * c->ldc;
     float *A = malloc((asz + 1) * sizeof *A), *B = malloc((bsz + 1) * sizeof *B);
     float *C = malloc((csz + 1) * sizeof *C), *C0 = malloc((csz + 1) * sizeof *C0);
+    float *bias = malloc(((size_t)c->N + 1) * sizeof *bias);
+    assert_non_null(bias);
+    for (int j = 0; j < c->N; j++) bias[j] = 4.0f * unif();
     assert_non_null(A);
     assert_non_null(B);
     assert_non_null(C);
     assert_non_null(C0);
     for (size_t i = 0; i < asz; i++) A[i] = unif();
     for (size_t i = 0; i < bsz; i++) B[i] = unif();
-    for (size_t i = 0; i < csz; i++) C0[i] = c->beta == 0.0f ? NAN : unif();
+    for (size_t i = 0; i < csz; i++) C0[i] = c->beta == 0.0f || c->bias ? NAN : unif();
     /* Padding columns of C (j >= N) are sentinels that must stay untouched. */
     for (int i = 0; i < c->M; i++)
         for (int j = c->N; j < c->ldc; j++) C0[(size_t)i * c->ldc + j] = 12345.0f;
     memcpy(C, C0, csz * sizeof *C);
 
-    dl_sgemm(c->ta, c->tb, c->M, c->N, c->K, c->alpha, A, c->lda, B, c->ldb, c->beta, C, c->ldc);
+    if (c->bias)
+        dl_sgemm_bias(c->ta, c->tb, c->M, c->N, c->K, c->alpha, A, c->lda, B, c->ldb, bias, C, c->ldc);
+    else
+        dl_sgemm(c->ta, c->tb, c->M, c->N, c->K, c->alpha, A, c->lda, B, c->ldb, c->beta, C, c->ldc);
     if (corrupt) C[(size_t)below(c->M) * c->ldc + below(c->N)] += 1e-3f;
 
     double worst = 0.0;
@@ -66,8 +73,9 @@ static double run_case(const gemm_case *c, int corrupt)
                 s += a * b;
                 sabs += fabs(a * b);
             }
-            double c0 = c->beta == 0.0f ? 0.0 : C0[(size_t)i * c->ldc + j];
-            double ref = c->alpha * s + c->beta * c0;
+            double c0 = c->beta == 0.0f || c->bias ? 0.0 : C0[(size_t)i * c->ldc + j];
+            double ref = c->alpha * s + c->beta * c0 + (c->bias ? bias[j] : 0.0);
+            if (c->bias) c0 = bias[j] / c->beta; /* the bias enters the bound like beta*c0 */
             double tol = 2.0 * (c->K + 2) * eps * (fabs(c->alpha) * sabs + fabs(c->beta * c0)) + 1e-30;
             double got = C[(size_t)i * c->ldc + j];
             double r = isfinite(got) ? fabs(got - ref) / tol : INFINITY;
@@ -80,6 +88,7 @@ static double run_case(const gemm_case *c, int corrupt)
     free(B);
     free(C);
     free(C0);
+    free(bias);
     return worst;
 }
 
@@ -96,6 +105,7 @@ static void make_case(gemm_case *c, int ta, int tb, int M, int N, int K, float a
     c->ldc = N + (pad ? below(5) : 0);
     c->alpha = alpha;
     c->beta = beta;
+    c->bias = 0;
 }
 
 static void expect_ok(const gemm_case *c)
@@ -179,6 +189,33 @@ static void random_shapes_body(void)
 }
 static void test_random_shapes(void **state) { (void)state; each_isa(random_shapes_body); }
 
+/* dl_sgemm_bias on edge shapes, K > KC (the bias enters once, before the first K
+ * block), the packed and the threaded paths, and K == 0 (C = the bias rows). */
+static void bias_shapes_body(void)
+{
+    static const int dims[] = {1, 5, 6, 7, 12, 16, 17, 32, 33, 48};
+    const int nd = (int)(sizeof dims / sizeof *dims), reps = tu_sanitized() ? 16 : 48;
+    for (int rep = 0; rep < reps; rep++) {
+        gemm_case c;
+        make_case(&c, rep & 1, (rep >> 1) & 1, dims[below(nd)], dims[below(nd)], dims[below(nd)],
+                  rep % 3 ? 1.0f : -0.5f, 1.0f, rep & 4);
+        c.bias = 1;
+        expect_ok(&c);
+    }
+    static const int big[][3] = {{300, 130, 520}, {4096, 32, 32}, {1024, 128, 512}, {96, 2100, 40}};
+    for (int i = 0; i < 4; i++) {
+        gemm_case c;
+        make_case(&c, 0, i & 1, big[i][0], big[i][1], big[i][2], 1.0f, 1.0f, i & 1);
+        c.bias = 1;
+        expect_ok(&c);
+    }
+    gemm_case k0;
+    make_case(&k0, 0, 1, 9, 21, 0, 1.0f, 1.0f, 1);
+    k0.bias = 1;
+    expect_ok(&k0);
+}
+static void test_bias_shapes(void **state) { (void)state; each_isa(bias_shapes_body); }
+
 /* M, N or K == 0 and alpha == 0: C = beta*C, and beta == 0 writes zeros. */
 static void test_degenerate(void **state)
 {
@@ -224,6 +261,7 @@ int main(void)
         cmocka_unit_test(test_isa_names),      cmocka_unit_test(test_degenerate),
         cmocka_unit_test(test_checker_catches_errors), cmocka_unit_test(test_edge_shapes),
         cmocka_unit_test(test_vector_shapes), cmocka_unit_test(test_random_shapes),
+        cmocka_unit_test(test_bias_shapes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

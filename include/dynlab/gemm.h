@@ -15,6 +15,12 @@ extern "C" {
 void dl_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A,
               int lda, const float *B, int ldb, float beta, float *C, int ldc);
 
+/* A linear layer's product with its bias: C[M,N] = alpha * op(A) @ op(B) + bias,
+ * bias[N] added to every row (C's old contents are not read). Each C tile starts
+ * as the bias rows while it sits in L1, instead of a separate pass over C. */
+void dl_sgemm_bias(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A,
+                   int lda, const float *B, int ldb, const float *bias, float *C, int ldc);
+
 /* Which kernel the CPU got: "avx512", "avx2" or "generic". */
 const char *dl_gemm_isa(void);
 

@@ -25,9 +25,11 @@
 #define DL_GEMM_X86 1
 #endif
 
-/* op(A)[i][k] = a[i*rsa + k*csa]; op(B)[k][j] = b[k*ldb + j]. m <= MR, n <= NR. */
+/* op(A)[i][k] = a[i*rsa + k*csa]; op(B)[k][j] = b[k*ldb + j]. m <= MR, n <= NR.
+ * c = alpha * a b + beta * c (+ bias[j] on every row when bias is not NULL). */
 typedef void (*ukernel_fn)(int m, int n, int k, const float *a, long rsa, long csa,
-                           const float *b, long ldb, float *c, long ldc, float alpha, float beta);
+                           const float *b, long ldb, float *c, long ldc, float alpha, float beta,
+                           const float *bias);
 
 /* dst[p*ldd + q] = src[q*lds + p] for p, q < tb (a tb x tb block transpose). */
 typedef void (*transpose_fn)(const float *src, long lds, float *dst, long ldd);
@@ -53,7 +55,7 @@ typedef struct {
 
 static void ukernel_generic(int m, int n, int k, const float *a, long rsa, long csa,
                             const float *b, long ldb, float *c, long ldc, float alpha,
-                            float beta)
+                            float beta, const float *bias)
 {
     float acc[GEN_MR][GEN_NR];
     memset(acc, 0, sizeof acc);
@@ -70,6 +72,8 @@ static void ukernel_generic(int m, int n, int k, const float *a, long rsa, long 
             for (int j = 0; j < n; j++) ci[j] = alpha * acc[i][j];
         else
             for (int j = 0; j < n; j++) ci[j] = alpha * acc[i][j] + beta * ci[j];
+        if (bias)
+            for (int j = 0; j < n; j++) ci[j] += bias[j];
     }
 }
 
@@ -105,11 +109,15 @@ static void ukernel_generic(int m, int n, int k, const float *a, long rsa, long 
             a += csa;                                                                       \
             b += ldb;                                                                       \
         }                                                                                   \
-        __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);                       \
+        __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta), bias_v[NV];           \
+        UNROLL for (int v = 0; v < NV; v++)                                                 \
+            bias_v[v] = bias ? _mm512_maskz_loadu_ps(mask[v], bias + 16 * v)                \
+                             : _mm512_setzero_ps();                                         \
         UNROLL for (int i = 0; i < MR; i++)                                                 \
             UNROLL for (int v = 0; v < NV; v++) {                                           \
                 float *cp = c + i * ldc + 16 * v;                                           \
                 __m512 r = alpha == 1.0f ? acc[i][v] : _mm512_mul_ps(acc[i][v], va);        \
+                if (bias) r = _mm512_add_ps(r, bias_v[v]);                                  \
                 if (FULL) {                                                                 \
                     if (beta == 1.0f)                                                       \
                         r = _mm512_add_ps(r, _mm512_loadu_ps(cp));                          \
@@ -127,7 +135,7 @@ static void ukernel_generic(int m, int n, int k, const float *a, long rsa, long 
 #define DEFINE_AVX512(MR, NV)                                                               \
     __attribute__((target("avx512f"))) static void avx512_##MR##x##NV(                     \
         int n, int k, const float *a, long rsa, long csa, const float *b, long ldb,        \
-        float *c, long ldc, float alpha, float beta)                                        \
+        float *c, long ldc, float alpha, float beta, const float *bias)                     \
     {                                                                                       \
         if (n == 16 * NV)                                                                   \
             AVX512_BODY(MR, NV, 1);                                                         \
@@ -142,7 +150,7 @@ DEFINE_AVX512(5, 1) DEFINE_AVX512(6, 1) DEFINE_AVX512(7, 1) DEFINE_AVX512(8, 1)
 DEFINE_AVX512(9, 1) DEFINE_AVX512(10, 1) DEFINE_AVX512(11, 1) DEFINE_AVX512(12, 1)
 
 typedef void (*rows_fn)(int n, int k, const float *a, long rsa, long csa, const float *b,
-                        long ldb, float *c, long ldc, float alpha, float beta);
+                        long ldb, float *c, long ldc, float alpha, float beta, const float *bias);
 
 static const rows_fn avx512_wide_rows[7] = {0, avx512_1x2, avx512_2x2, avx512_3x2,
                                             avx512_4x2, avx512_5x2, avx512_6x2};
@@ -152,20 +160,20 @@ static const rows_fn avx512_narrow_rows[13] = {
 
 static void ukernel_avx512_wide(int m, int n, int k, const float *a, long rsa, long csa,
                                 const float *b, long ldb, float *c, long ldc, float alpha,
-                                float beta)
+                                float beta, const float *bias)
 {
     /* n <= 16 in a wide tile (last strip): one vector suffices. */
     if (n <= 16)
-        avx512_narrow_rows[m](n, k, a, rsa, csa, b, ldb, c, ldc, alpha, beta);
+        avx512_narrow_rows[m](n, k, a, rsa, csa, b, ldb, c, ldc, alpha, beta, bias);
     else
-        avx512_wide_rows[m](n, k, a, rsa, csa, b, ldb, c, ldc, alpha, beta);
+        avx512_wide_rows[m](n, k, a, rsa, csa, b, ldb, c, ldc, alpha, beta, bias);
 }
 
 static void ukernel_avx512_narrow(int m, int n, int k, const float *a, long rsa, long csa,
                                   const float *b, long ldb, float *c, long ldc, float alpha,
-                                  float beta)
+                                  float beta, const float *bias)
 {
-    avx512_narrow_rows[m](n, k, a, rsa, csa, b, ldb, c, ldc, alpha, beta);
+    avx512_narrow_rows[m](n, k, a, rsa, csa, b, ldb, c, ldc, alpha, beta, bias);
 }
 
 /* ---- AVX2 + FMA kernels ---------------------------------------------------- *
@@ -195,11 +203,14 @@ __attribute__((target("avx2,fma"))) static inline __m256i avx2_mask(int rem)
             a += csa;                                                                       \
             b += ldb;                                                                       \
         }                                                                                   \
-        __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);                       \
+        __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta), bias_v[NV];           \
+        UNROLL for (int v = 0; v < NV; v++)                                                 \
+            bias_v[v] = bias ? _mm256_maskload_ps(bias + 8 * v, mask[v]) : _mm256_setzero_ps(); \
         UNROLL for (int i = 0; i < MR; i++)                                                        \
             UNROLL for (int v = 0; v < NV; v++) {                                                  \
                 float *cp = c + i * ldc + 8 * v;                                            \
                 __m256 r = _mm256_mul_ps(acc[i][v], va);                                    \
+                if (bias) r = _mm256_add_ps(r, bias_v[v]);                                  \
                 if (FULL) {                                                                 \
                     if (beta != 0.0f) r = _mm256_fmadd_ps(vb, _mm256_loadu_ps(cp), r);      \
                     _mm256_storeu_ps(cp, r);                                                \
@@ -214,7 +225,7 @@ __attribute__((target("avx2,fma"))) static inline __m256i avx2_mask(int rem)
 #define DEFINE_AVX2(MR, NV)                                                                 \
     __attribute__((target("avx2,fma"))) static void avx2_##MR##x##NV(                      \
         int n, int k, const float *a, long rsa, long csa, const float *b, long ldb,        \
-        float *c, long ldc, float alpha, float beta)                                        \
+        float *c, long ldc, float alpha, float beta, const float *bias)                     \
     {                                                                                       \
         if (n == 8 * NV)                                                                    \
             AVX2_BODY(MR, NV, 1);                                                           \
@@ -236,19 +247,19 @@ static const rows_fn avx2_narrow_rows[13] = {
 
 static void ukernel_avx2_wide(int m, int n, int k, const float *a, long rsa, long csa,
                               const float *b, long ldb, float *c, long ldc, float alpha,
-                              float beta)
+                              float beta, const float *bias)
 {
     if (n <= 8)
-        avx2_narrow_rows[m](n, k, a, rsa, csa, b, ldb, c, ldc, alpha, beta);
+        avx2_narrow_rows[m](n, k, a, rsa, csa, b, ldb, c, ldc, alpha, beta, bias);
     else
-        avx2_wide_rows[m](n, k, a, rsa, csa, b, ldb, c, ldc, alpha, beta);
+        avx2_wide_rows[m](n, k, a, rsa, csa, b, ldb, c, ldc, alpha, beta, bias);
 }
 
 static void ukernel_avx2_narrow(int m, int n, int k, const float *a, long rsa, long csa,
                                 const float *b, long ldb, float *c, long ldc, float alpha,
-                                float beta)
+                                float beta, const float *bias)
 {
-    avx2_narrow_rows[m](n, k, a, rsa, csa, b, ldb, c, ldc, alpha, beta);
+    avx2_narrow_rows[m](n, k, a, rsa, csa, b, ldb, c, ldc, alpha, beta, bias);
 }
 /* ---- vectorised block transposes for packing B^T --------------------------- */
 __attribute__((target("avx512f"))) static void transpose16_avx512(const float *src, long lds,
@@ -445,15 +456,23 @@ typedef struct {
     long ldb;
     float *C;
     long ldc;
+    const float *bias; /* dl_sgemm_bias: row added to C before the first K block */
     int pack; /* op(B) goes through NR-wide strips */
 } gemm_job;
+
+/* C rows = bias (dl_sgemm_bias with nothing to multiply). */
+static void fill_bias_rows(float *c, long ldc, const float *bias, int m, int n)
+{
+    for (int r = 0; r < m; r++) memcpy(c + r * ldc, bias, (size_t)n * sizeof(float));
+}
 
 /* Rows [m0,m1) x columns j0 + [0,nc) of one K block [p0, p0+kc). */
 static void run_tiles(const gemm_job *J, int p0, int kc, int j0, int nc, const float *bpack,
                       int m0, int m1)
 {
     long rsa = J->trans_a ? 1 : J->lda, csa = J->trans_a ? J->lda : 1;
-    float beta = p0 == 0 ? J->beta : 1.0f;
+    /* beta and the bias apply in the first K block only. */
+    const float beta = p0 == 0 ? J->beta : 1.0f, *bias = p0 == 0 ? J->bias : NULL;
     int strips = (nc + J->nr - 1) / J->nr;
     for (int ic = m0; ic < m1; ic += gemm_mc) {
         int mc_end = ic + gemm_mc < m1 ? ic + gemm_mc : m1;
@@ -476,7 +495,7 @@ static void run_tiles(const gemm_job *J, int p0, int kc, int j0, int nc, const f
                 int m = base + (t < extra);
                 const float *a = J->A + i * rsa + p0 * csa;
                 J->fn(m, n, kc, a, rsa, csa, b, ldb, J->C + (long)i * J->ldc + j, J->ldc,
-                      J->alpha, beta);
+                      J->alpha, beta, bias ? bias + j : NULL);
                 i += m;
             }
         }
@@ -520,12 +539,16 @@ static void tune_from_env(void)
     if ((e = getenv("DL_GEMM_PACK"))) gemm_pack_b = atol(e);
 }
 
-void dl_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A,
-              int lda, const float *B, int ldb, float beta, float *C, int ldc)
+static void sgemm_impl(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A,
+                       int lda, const float *B, int ldb, float beta, const float *bias, float *C,
+                       int ldc)
 {
     if (M <= 0 || N <= 0) return;
     if (K <= 0 || alpha == 0.0f) {
-        scale_c(M, N, beta, C, ldc);
+        if (bias)
+            fill_bias_rows(C, ldc, bias, M, N);
+        else
+            scale_c(M, N, beta, C, ldc);
         return;
     }
     static int tuned;
@@ -536,7 +559,7 @@ void dl_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const 
     const gemm_kernel *kr = kernel();
     gemm_job J = {.kr = kr, .trans_a = trans_a, .trans_b = trans_b, .M = M, .N = N, .K = K,
                   .alpha = alpha, .beta = beta, .A = A, .lda = lda, .B = B, .ldb = ldb,
-                  .C = C, .ldc = ldc};
+                  .C = C, .ldc = ldc, .bias = bias};
     const gemm_level *lv = &kr->level[kr->nlevels - 1];
     for (int l = 0; l < kr->nlevels - 1; l++)
         if (N <= kr->level[l].nr) {
@@ -573,4 +596,16 @@ void dl_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const 
             run_share(&J, lo, hi < M ? hi : M, 0, N);
         }
     }
+}
+
+void dl_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A,
+              int lda, const float *B, int ldb, float beta, float *C, int ldc)
+{
+    sgemm_impl(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, NULL, C, ldc);
+}
+
+void dl_sgemm_bias(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A,
+                   int lda, const float *B, int ldb, const float *bias, float *C, int ldc)
+{
+    sgemm_impl(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, 0.0f, bias, C, ldc);
 }

@@ -106,20 +106,23 @@ static dl_tensor *matmul_impl(dl_graph *g, dl_tensor *a, dl_tensor *bm, dl_tenso
                   sc = (int64_t)d.M * d.N;
     const float *A = a->data, *B = bm->data;
     float *C = out->data;
-    float beta = 0.0f;
-    if (bias) {
-        if (bias->size != d.N) {
-            char s_[64];
-            dl_fatal("dl_matmul_bias: bias %s must have %d elements", dl_shape_str(bias, s_, sizeof s_), d.N);
-        }
-        /* C starts as the bias rows; the GEMM adds the product (beta = 1). */
-        const int64_t rows = (int64_t)d.batch * d.M;
-        DL_FOR_ROWS(rows, d.N, lo, hi, dl_k_copy_rows(C + lo * d.N, d.N, bias->data, 0, hi - lo, d.N));
-        beta = 1.0f;
+    if (bias && bias->size != d.N) {
+        char s_[64];
+        dl_fatal("dl_matmul_bias: bias %s must have %d elements", dl_shape_str(bias, s_, sizeof s_), d.N);
     }
     if (d.shared && !d.ta) {
-        dl_sgemm(0, d.tb, d.batch * d.M, d.N, d.K, 1.0f, A, d.K, B, ldb, beta, C, d.N);
+        /* One GEMM over all rows; a bias is fused into its tiles (the usual linear layer). */
+        if (bias)
+            dl_sgemm_bias(0, d.tb, d.batch * d.M, d.N, d.K, 1.0f, A, d.K, B, ldb, bias->data, C, d.N);
+        else
+            dl_sgemm(0, d.tb, d.batch * d.M, d.N, d.K, 1.0f, A, d.K, B, ldb, 0.0f, C, d.N);
     } else {
+        float beta = 0.0f;
+        if (bias) { /* C starts as the bias rows; the GEMMs add the products (beta = 1) */
+            const int64_t rows = (int64_t)d.batch * d.M;
+            DL_FOR_ROWS(rows, d.N, lo, hi, dl_k_copy_rows(C + lo * d.N, d.N, bias->data, 0, hi - lo, d.N));
+            beta = 1.0f;
+        }
         MM_FOR_BATCH(d, dl_sgemm(d.ta, d.tb, d.M, d.N, d.K, 1.0f, A + b * sa, lda, B + b * sb, ldb,
                                  beta, C + b * sc, d.N));
     }
