@@ -90,15 +90,43 @@ double dl_sum_det(const float *x, int64_t n) {
     return s;
 }
 
-void dl_sum_rows_into(float *acc, const float *x, int64_t outer, int64_t inner) {
-    if (inner >= 64 && outer * inner > DL_PAR_MIN) {
-        /* Split the columns across threads; each column is summed in row order. */
-#pragma omp parallel for schedule(static)
-        for (int64_t j0 = 0; j0 < inner; j0 += 64) {
-            int64_t j1 = j0 + 64 < inner ? j0 + 64 : inner;
-            for (int64_t o = 0; o < outer; o++) dl_k_acc(x + o * inner + j0, acc + j0, j1 - j0);
-        }
-        return;
+/* Same dispatch as vmath.c's kernels (gcc: AVX-512 / AVX2 / baseline clones). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__) && \
+    !defined(DL_NO_CLONES)
+#define SUM_ROWS_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define SUM_ROWS_CLONES
+#endif
+
+/* acc[0..w) += rows [0, rows) of x (row stride ld), w <= 64, rows added in order:
+ * the running sums stay in a 64-float block across rows instead of a call per row
+ * (bias and layernorm gradients sum thousands of 32-wide rows). */
+SUM_ROWS_CLONES static void sum_rows_block(float *restrict acc, const float *restrict x, int64_t rows,
+                                           int64_t ld, int w) {
+    float loc[64];
+    for (int j = 0; j < w; j++) loc[j] = acc[j];
+    if (w == 64) {
+        for (int64_t o = 0; o < rows; o++)
+#pragma omp simd
+            for (int j = 0; j < 64; j++) loc[j] += x[o * ld + j];
+    } else if (w == 32) {
+        for (int64_t o = 0; o < rows; o++)
+#pragma omp simd
+            for (int j = 0; j < 32; j++) loc[j] += x[o * ld + j];
+    } else {
+        for (int64_t o = 0; o < rows; o++)
+            for (int j = 0; j < w; j++) loc[j] += x[o * ld + j];
     }
-    for (int64_t o = 0; o < outer; o++) dl_k_acc(x + o * inner, acc, inner);
+    for (int j = 0; j < w; j++) acc[j] = loc[j];
+}
+
+void dl_sum_rows_into(float *acc, const float *x, int64_t outer, int64_t inner) {
+    /* Columns in blocks of 64 (split across threads when large); each column is
+     * summed in row order, so the result is the same for any thread count. */
+    const int64_t nblk = (inner + 63) / 64;
+#pragma omp parallel for schedule(static) if (nblk > 1 && outer * inner > DL_PAR_MIN)
+    for (int64_t b = 0; b < nblk; b++) {
+        const int64_t j0 = b * 64;
+        sum_rows_block(acc + j0, x + j0, outer, inner, (int)(inner - j0 < 64 ? inner - j0 : 64));
+    }
 }
