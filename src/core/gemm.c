@@ -571,9 +571,12 @@ static void sgemm_impl(int trans_a, int trans_b, int M, int N, int K, float alph
     J.nr = lv->nr;
     long work = (long)M * N * K;
     /* A plain B is read in place while it is small enough to stay in L1/L2
-     * (measured: unpacked wins up to 128x128, packing from 512x128 on), or
-     * when so few rows use it that a copy cannot pay for itself. */
-    J.pack = trans_b || ((long)K * N > gemm_pack_b && M > 2 * J.mr);
+     * (measured: unpacked wins up to 128x128, packing from 512x128 on), when
+     * so few rows use it that a copy cannot pay for itself, or when it is one
+     * strip (N <= NR): its rows are then already what the kernel loads, and
+     * the copy only adds a pass over B (the weight-gradient GEMMs of narrow
+     * layers, B = x [tokens, 32]). */
+    J.pack = trans_b || ((long)K * N > gemm_pack_b && M > 2 * J.mr && N > J.nr);
 
     int nthreads = 1;
     if (work >= gemm_par_work && !omp_in_parallel()) nthreads = omp_get_max_threads();
