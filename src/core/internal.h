@@ -133,6 +133,8 @@ void dl_k_exp(const float *x, float *y, int64_t n);
 void dl_k_sigmoid(const float *x, float *y, int64_t n);
 void dl_k_gelu(const float *x, float *y, int64_t n);
 void dl_k_gelu_bwd(const float *x, const float *dy, float *gx, int64_t n);
+/* gx = dy * GELU'(x) (acc = 0) or gx += it (acc = 1). */
+void dl_k_gelu_grad(const float *x, const float *dy, float *gx, int64_t n, int acc);
 float dl_k_max(const float *x, int64_t n);
 float dl_k_exp_shift(const float *x, const float *mask, float m, float *y, int64_t n);
 float dl_k_sumexp(const float *x, float m, int64_t n);
@@ -171,6 +173,8 @@ void dl_avx512_softmax_block(float *P, int rows, int ld, int lim0, int causal);
 void dl_avx512_softmax_bwd_block(const float *P, float *dP, int rows, int cols, int ld);
 void dl_avx512_ce_rows(const float *x, const int *targets, int ignore, float *lse, float *per_row,
                        int64_t rows, int64_t C);
+void dl_avx512_gelu(const float *x, float *y, int64_t n);
+void dl_avx512_gelu_bwd(const float *x, const float *dy, float *gx, int64_t n, int acc);
 void dl_avx512_ce_bwd_rows(const float *x, const int *targets, int ignore, const float *lse,
                            const float *coef, float *g, int64_t rows, int64_t C);
 

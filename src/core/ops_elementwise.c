@@ -29,7 +29,7 @@ static void unary_bwd_span(int kind, const float *xv, const float *y, const floa
     case U_RELU:
         for (int64_t i = lo; i < hi; i++) gx[i] += xv[i] > 0 ? dy[i] : 0.0f;
         break;
-    case U_GELU: dl_k_gelu_bwd(xv + lo, dy + lo, gx + lo, hi - lo); break;
+    case U_GELU: break; /* unary_bwd */
     case U_SQUARE:
 #pragma omp simd
         for (int64_t i = lo; i < hi; i++) gx[i] += dy[i] * 2.0f * xv[i];
@@ -44,6 +44,12 @@ static void unary_bwd(dl_graph *g, const dl_rec *r) {
     dl_tensor *x = r->in[0], *out = r->out;
     const int kind = r->arg.i[0];
     const float *xv = x->data, *y = out->data, *dy = out->grad;
+    if (kind == U_GELU) { /* a fresh gradient is written, not zeroed and accumulated */
+        int fresh;
+        float *gx = dl_grad_out(g, x, &fresh);
+        DL_FOR_CHUNKS(x->size, lo, hi, dl_k_gelu_grad(xv + lo, dy + lo, gx + lo, hi - lo, !fresh));
+        return;
+    }
     float *gx = dl_tensor_grad(g, x);
     DL_FOR_CHUNKS(x->size, lo, hi, unary_bwd_span(kind, xv, y, dy, gx, lo, hi));
 }

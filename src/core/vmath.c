@@ -108,27 +108,28 @@ DL_CLONES void dl_k_sigmoid(const float *x, float *y, int64_t n) {
     for (int64_t i = 0; i < n; i++) y[i] = 1.0f / (1.0f + vexpf(-x[i]));
 }
 
-/* GELU, tanh form (Hendrycks & Gimpel 2016, as GPT-2): 0.5 x (1 + tanh(k (x + c x^3))),
- * tanh(u) = 1 - 2 / (exp(2u) + 1) (absolute error ~1e-7). */
-#define GELU_K 0.7978845608028654f
+/* GELU, tanh form (Hendrycks & Gimpel 2016, as GPT-2; PyTorch approximate='tanh'):
+ * 0.5 x (1 + tanh(u)) = x * sigmoid(2u), u = k (x + c x^3); the derivative is
+ * s + x s (1 - s) 2k (1 + 3c x^2) with s = sigmoid(2u). Same formulas as the AVX-512
+ * kernels (vmath_avx512.c), which run instead on CPUs that have it. */
+#define GELU_2K 1.5957691216057308f /* 2 sqrt(2/pi) */
 #define GELU_C 0.044715f
 
-DL_CLONES void dl_k_gelu(const float *x, float *y, int64_t n) {
+DL_CLONES static void gen_gelu(const float *x, float *y, int64_t n) {
 #pragma omp simd
     for (int64_t i = 0; i < n; i++) {
         const float v = x[i];
-        const float t = 1.0f - 2.0f / (vexpf(2.0f * GELU_K * (v + GELU_C * v * v * v)) + 1.0f);
-        y[i] = 0.5f * v * (1.0f + t);
+        y[i] = v / (1.0f + vexpf(-GELU_2K * v * (1.0f + GELU_C * v * v)));
     }
 }
 
-DL_CLONES void dl_k_gelu_bwd(const float *x, const float *dy, float *gx, int64_t n) {
+DL_CLONES static void gen_gelu_bwd(const float *x, const float *dy, float *gx, int64_t n, int acc) {
 #pragma omp simd
     for (int64_t i = 0; i < n; i++) {
         const float v = x[i], v2 = v * v;
-        const float t = 1.0f - 2.0f / (vexpf(2.0f * GELU_K * (v + GELU_C * v2 * v)) + 1.0f);
-        const float dt = (1.0f - t * t) * GELU_K * (1.0f + 3.0f * GELU_C * v2);
-        gx[i] += dy[i] * (0.5f * (1.0f + t) + 0.5f * v * dt);
+        const float s = 1.0f / (1.0f + vexpf(-GELU_2K * v * (1.0f + GELU_C * v2)));
+        const float g = dy[i] * (s + v * s * (1.0f - s) * GELU_2K * (1.0f + 3.0f * GELU_C * v2));
+        gx[i] = acc ? gx[i] + g : g;
     }
 }
 
@@ -419,6 +420,15 @@ float dl_k_exp_shift(const float *x, const float *mask, float m, float *y, int64
     if (use_avx512 > 0 && !mask) return dl_avx512_exp_shift(x, m, y, n);
     return gen_exp_shift(x, mask, m, y, n);
 }
+void dl_k_gelu(const float *x, float *y, int64_t n) {
+    if (use_avx512 > 0) dl_avx512_gelu(x, y, n);
+    else gen_gelu(x, y, n);
+}
+void dl_k_gelu_grad(const float *x, const float *dy, float *gx, int64_t n, int acc) {
+    if (use_avx512 > 0) dl_avx512_gelu_bwd(x, dy, gx, n, acc);
+    else gen_gelu_bwd(x, dy, gx, n, acc);
+}
+void dl_k_gelu_bwd(const float *x, const float *dy, float *gx, int64_t n) { dl_k_gelu_grad(x, dy, gx, n, 1); }
 void dl_k_softmax_block(float *P, int rows, int ld, int lim0, int causal) {
     if (use_avx512 > 0) dl_avx512_softmax_block(P, rows, ld, lim0, causal);
     else gen_softmax_block(P, rows, ld, lim0, causal);

@@ -31,6 +31,25 @@ T512 static inline __m512 exp512(__m512 x) {
     return _mm512_mask_mov_ps(y, _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), x); /* NaN stays */
 }
 
+/* exp512 for inputs the caller keeps finite: the clamp to [-87, 88] stays (so the
+ * result is in [1.6e-38, 1.6e38]), the NaN and underflow fix-ups go (GELU, where a
+ * NaN input still reaches the output through the factor x). */
+T512 static inline __m512 exp512_clamped(__m512 x) {
+    const __m512 xc = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.0f)), _mm512_set1_ps(88.0f));
+    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(xc, _mm512_set1_ps(1.44269504088896341f)),
+                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145751953125f), xc);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.428606765330187e-6f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    return _mm512_scalef_ps(p, n);
+}
+
 T512 static inline __mmask16 tail_mask(int64_t rem) {
     return rem >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << rem) - 1u);
 }
@@ -140,6 +159,61 @@ T512 void dl_avx512_ce_bwd_rows(const float *x, const int *targets, int ignore, 
             _mm512_mask_storeu_ps(gr + j, k, _mm512_fmadd_ps(cv, e, _mm512_maskz_loadu_ps(k, gr + j)));
         }
         gr[targets[r]] -= coef[r];
+    }
+}
+
+/* GELU, tanh form (Hendrycks & Gimpel 2016; PyTorch approximate='tanh'):
+ * 0.5 x (1 + tanh(u)) = x * sigmoid(2u), u = k (x + c x^3), so one exp and one
+ * reciprocal per element: s = 1 / (1 + exp(-2u)) by rcp14 and a Newton step (about
+ * 1 ulp). dGELU/dx = s + x * s (1 - s) * 2k (1 + 3c x^2). */
+#define GELU_2K 1.5957691216057308f /* 2 sqrt(2/pi) */
+#define GELU_C 0.044715f
+
+T512 static inline __m512 recip512(__m512 d) {
+    const __m512 r = _mm512_rcp14_ps(d);
+    return _mm512_fmadd_ps(r, _mm512_fnmadd_ps(d, r, _mm512_set1_ps(1.0f)), r); /* r (2 - d r) */
+}
+
+/* s = sigmoid(2u) for the GELU input v; v2 = v * v. */
+T512 static inline __m512 gelu_sig512(__m512 v, __m512 v2) {
+    const __m512 m2u = _mm512_mul_ps(_mm512_mul_ps(v, _mm512_set1_ps(-GELU_2K)),
+                                     _mm512_fmadd_ps(v2, _mm512_set1_ps(GELU_C), _mm512_set1_ps(1.0f)));
+    return recip512(_mm512_add_ps(exp512_clamped(m2u), _mm512_set1_ps(1.0f)));
+}
+
+T512 void dl_avx512_gelu(const float *x, float *y, int64_t n) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m512 v = _mm512_loadu_ps(x + i);
+        _mm512_storeu_ps(y + i, _mm512_mul_ps(v, gelu_sig512(v, _mm512_mul_ps(v, v))));
+    }
+    if (i < n) {
+        const __mmask16 k = tail_mask(n - i);
+        const __m512 v = _mm512_maskz_loadu_ps(k, x + i);
+        _mm512_mask_storeu_ps(y + i, k, _mm512_mul_ps(v, gelu_sig512(v, _mm512_mul_ps(v, v))));
+    }
+}
+
+T512 static inline __m512 gelu_grad512(__m512 v, __m512 d) {
+    const __m512 v2 = _mm512_mul_ps(v, v), s = gelu_sig512(v, v2);
+    const __m512 du = _mm512_fmadd_ps(v2, _mm512_set1_ps(3.0f * GELU_2K * GELU_C), _mm512_set1_ps(GELU_2K));
+    const __m512 ss = _mm512_fnmadd_ps(s, s, s); /* s (1 - s) */
+    return _mm512_mul_ps(d, _mm512_fmadd_ps(_mm512_mul_ps(v, ss), du, s));
+}
+
+/* gx (+)= dy * GELU'(x): acc = 0 overwrites gx. */
+T512 void dl_avx512_gelu_bwd(const float *x, const float *dy, float *gx, int64_t n, int acc) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512 g = gelu_grad512(_mm512_loadu_ps(x + i), _mm512_loadu_ps(dy + i));
+        if (acc) g = _mm512_add_ps(g, _mm512_loadu_ps(gx + i));
+        _mm512_storeu_ps(gx + i, g);
+    }
+    if (i < n) {
+        const __mmask16 k = tail_mask(n - i);
+        __m512 g = gelu_grad512(_mm512_maskz_loadu_ps(k, x + i), _mm512_maskz_loadu_ps(k, dy + i));
+        if (acc) g = _mm512_add_ps(g, _mm512_maskz_loadu_ps(k, gx + i));
+        _mm512_mask_storeu_ps(gx + i, k, g);
     }
 }
 
