@@ -150,6 +150,11 @@ void dl_k_layernorm_rows(const float *x, const float *gamma, const float *beta, 
                          int64_t D, float eps, float *stats);
 void dl_k_layernorm_bwd_rows(const float *x, const float *dy, const float *gamma, float *gx, int64_t rows,
                              int64_t D, const float *stats, int acc);
+/* LayerNorm backward of `rows` rows: gx (+= when acc) unless NULL, and the parameter-gradient
+ * sums over these rows in row order, gg_part = sum dy * xhat, gb_part = sum dy (written;
+ * each may be NULL). */
+void dl_k_layernorm_bwd(const float *x, const float *dy, const float *gamma, float *gx, int acc, float *gg_part,
+                        float *gb_part, int64_t rows, int64_t D, const float *stats);
 void dl_k_softmax_block(float *P, int rows, int ld, int lim0, int causal);
 void dl_k_softmax_bwd_block(const float *P, float *dP, int rows, int cols, int ld);
 void dl_k_ce_rows(const float *x, const int *targets, int ignore, float *lse, float *per_row, int64_t rows,
@@ -175,6 +180,10 @@ void dl_avx512_ce_rows(const float *x, const int *targets, int ignore, float *ls
                        int64_t rows, int64_t C);
 void dl_avx512_gelu(const float *x, float *y, int64_t n);
 void dl_avx512_gelu_bwd(const float *x, const float *dy, float *gx, int64_t n, int acc);
+int dl_avx512_layernorm_rows(const float *x, const float *gamma, const float *beta, float *y, int64_t rows,
+                             int64_t D, float eps, float *stats);
+int dl_avx512_layernorm_bwd(const float *x, const float *dy, const float *gamma, float *gx, int acc, float *gg,
+                            float *gb, int64_t rows, int64_t D, const float *stats);
 void dl_avx512_ce_bwd_rows(const float *x, const int *targets, int ignore, const float *lse,
                            const float *coef, float *g, int64_t rows, int64_t C);
 

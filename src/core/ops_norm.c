@@ -4,25 +4,31 @@
 #include <math.h>
 #include "core/internal.h"
 
+/* One pass over x and dy: dx per row, and the gamma/beta gradients as per-chunk sums
+ * (chunks of whole rows of a fixed size, rows in order inside a chunk) added up in
+ * chunk order afterwards: the same bits for any thread count. */
 static void layernorm_bwd(dl_graph *g, const dl_rec *r) {
     dl_tensor *x = r->in[0], *gamma = r->in[1], *beta = r->in[2], *out = r->out;
     const int64_t D = x->shape[x->ndim - 1], rows = D ? x->size / D : 0;
+    if (rows == 0) return;
     const float *stats = r->saved; /* mean, rstd per row */
     const float *xv = x->data, *dy = out->grad, *gv = gamma ? gamma->data : NULL;
-    if (x->requires_grad) {
-        int fresh;
-        float *gx = dl_grad_out(g, x, &fresh);
-        DL_FOR_ROWS(rows, D, lo, hi,
-                    dl_k_layernorm_bwd_rows(xv + lo * D, dy + lo * D, gv, gx + lo * D, hi - lo, D,
-                                            stats + 2 * lo, !fresh));
+    int fresh = 1;
+    float *gx = x->requires_grad ? dl_grad_out(g, x, &fresh) : NULL;
+    const int want_gg = gamma && gamma->requires_grad, want_gb = beta && beta->requires_grad;
+    const int64_t per = DL_CHUNK / D > 0 ? DL_CHUNK / D : 1, nc = (rows + per - 1) / per;
+    float *part = want_gg || want_gb ? dl_graph_alloc(g, (size_t)(nc * 2 * D) * sizeof(float)) : NULL;
+#pragma omp parallel for schedule(static) if (rows * D > DL_PAR_MIN)
+    for (int64_t c = 0; c < nc; c++) {
+        const int64_t lo = c * per, hi = lo + per < rows ? lo + per : rows;
+        dl_k_layernorm_bwd(xv + lo * D, dy + lo * D, gv, gx ? gx + lo * D : NULL, !fresh,
+                           want_gg ? part + c * 2 * D : NULL, want_gb ? part + c * 2 * D + D : NULL, hi - lo, D,
+                           stats + 2 * lo);
     }
-    float *gg = gamma && gamma->requires_grad ? dl_tensor_grad(g, gamma) : NULL;
-    float *gb = beta && beta->requires_grad ? dl_tensor_grad(g, beta) : NULL;
-    if (gb) dl_sum_rows_into(gb, dy, rows, D);
-    if (gg) {
-        /* Rows in order for each column: identical bits for any thread count. */
-        for (int64_t rr = 0; rr < rows; rr++)
-            dl_k_layernorm_gain_row(xv + rr * D, dy + rr * D, gg, D, stats[2 * rr], stats[2 * rr + 1]);
+    float *gg = want_gg ? dl_tensor_grad(g, gamma) : NULL, *gb = want_gb ? dl_tensor_grad(g, beta) : NULL;
+    for (int64_t c = 0; c < nc; c++) {
+        if (gg) dl_k_acc(part + c * 2 * D, gg, D);
+        if (gb) dl_k_acc(part + c * 2 * D + D, gb, D);
     }
 }
 

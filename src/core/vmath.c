@@ -337,8 +337,8 @@ DL_CLONES void dl_k_affine(const float *x, float alpha, float c, float *y, int64
 /* ---- whole blocks of rows: one call per head / per chunk of rows -------------- */
 
 /* LayerNorm forward of rows [0, rows); stats (may be NULL) gets mean, 1/std per row. */
-DL_CLONES void dl_k_layernorm_rows(const float *x, const float *gamma, const float *beta, float *y,
-                                   int64_t rows, int64_t D, float eps, float *stats) {
+DL_CLONES static void gen_layernorm_rows(const float *x, const float *gamma, const float *beta, float *y,
+                                         int64_t rows, int64_t D, float eps, float *stats) {
     for (int64_t r = 0; r < rows; r++) {
         float mean, rstd;
         ln_row(x + r * D, gamma, beta, y + r * D, D, eps, &mean, &rstd);
@@ -349,10 +349,27 @@ DL_CLONES void dl_k_layernorm_rows(const float *x, const float *gamma, const flo
     }
 }
 
-DL_CLONES void dl_k_layernorm_bwd_rows(const float *x, const float *dy, const float *gamma, float *gx,
-                                       int64_t rows, int64_t D, const float *stats, int acc) {
-    for (int64_t r = 0; r < rows; r++)
-        ln_bwd_row(x + r * D, dy + r * D, gamma, gx + r * D, D, stats[2 * r], stats[2 * r + 1], acc);
+/* LayerNorm backward of rows [0, rows): gx (+)= dx when gx is not NULL, and the sums over
+ * these rows (in row order) gg_part = sum dy * xh and gb_part = sum dy when not NULL
+ * (written, not accumulated). */
+DL_CLONES static void gen_layernorm_bwd(const float *x, const float *dy, const float *gamma, float *gx, int acc,
+                                        float *gg_part, float *gb_part, int64_t rows, int64_t D,
+                                        const float *stats) {
+    if (gg_part) memset(gg_part, 0, (size_t)D * sizeof(float));
+    if (gb_part) memset(gb_part, 0, (size_t)D * sizeof(float));
+    for (int64_t r = 0; r < rows; r++) {
+        const float *xr = x + r * D, *dr = dy + r * D;
+        if (gx) ln_bwd_row(xr, dr, gamma, gx + r * D, D, stats[2 * r], stats[2 * r + 1], acc);
+        if (gg_part) {
+            const float mean = stats[2 * r], rstd = stats[2 * r + 1];
+#pragma omp simd
+            for (int64_t i = 0; i < D; i++) gg_part[i] += dr[i] * ((xr[i] - mean) * rstd);
+        }
+        if (gb_part) {
+#pragma omp simd
+            for (int64_t i = 0; i < D; i++) gb_part[i] += dr[i];
+        }
+    }
 }
 
 /* Row softmax in place of `rows` rows of stride ld: row r uses columns
@@ -429,6 +446,20 @@ void dl_k_gelu_grad(const float *x, const float *dy, float *gx, int64_t n, int a
     else gen_gelu_bwd(x, dy, gx, n, acc);
 }
 void dl_k_gelu_bwd(const float *x, const float *dy, float *gx, int64_t n) { dl_k_gelu_grad(x, dy, gx, n, 1); }
+void dl_k_layernorm_rows(const float *x, const float *gamma, const float *beta, float *y, int64_t rows, int64_t D,
+                         float eps, float *stats) {
+    if (use_avx512 > 0 && dl_avx512_layernorm_rows(x, gamma, beta, y, rows, D, eps, stats)) return;
+    gen_layernorm_rows(x, gamma, beta, y, rows, D, eps, stats);
+}
+void dl_k_layernorm_bwd(const float *x, const float *dy, const float *gamma, float *gx, int acc, float *gg_part,
+                        float *gb_part, int64_t rows, int64_t D, const float *stats) {
+    if (use_avx512 > 0 && dl_avx512_layernorm_bwd(x, dy, gamma, gx, acc, gg_part, gb_part, rows, D, stats)) return;
+    gen_layernorm_bwd(x, dy, gamma, gx, acc, gg_part, gb_part, rows, D, stats);
+}
+void dl_k_layernorm_bwd_rows(const float *x, const float *dy, const float *gamma, float *gx, int64_t rows,
+                             int64_t D, const float *stats, int acc) {
+    dl_k_layernorm_bwd(x, dy, gamma, gx, acc, NULL, NULL, rows, D, stats);
+}
 void dl_k_softmax_block(float *P, int rows, int ld, int lim0, int causal) {
     if (use_avx512 > 0) dl_avx512_softmax_block(P, rows, ld, lim0, causal);
     else gen_softmax_block(P, rows, ld, lim0, causal);

@@ -217,6 +217,113 @@ T512 void dl_avx512_gelu_bwd(const float *x, const float *dy, float *gx, int64_t
     }
 }
 
+/* ---- LayerNorm rows of D <= 64 floats (NV <= 4 vectors, kept in registers) ---------------- *
+ * Same formulas as ln_row / ln_bwd_row in vmath.c. Per row two horizontal sums; the
+ * parameter gradients (gg += dy xh, gb += dy) stay in registers across the rows. */
+#define LN_MAXV 4
+
+T512 static inline __attribute__((always_inline)) void ln_fwd_nv(const float *x, const float *gamma,
+                                                                 const float *beta, float *y, int64_t rows,
+                                                                 int64_t D, float eps, float *stats, int NV) {
+    __mmask16 k[LN_MAXV];
+    __m512 gv[LN_MAXV], bv[LN_MAXV];
+    for (int v = 0; v < NV; v++) {
+        k[v] = tail_mask(D - 16 * v);
+        gv[v] = gamma ? _mm512_maskz_loadu_ps(k[v], gamma + 16 * v) : _mm512_set1_ps(1.0f);
+        bv[v] = beta ? _mm512_maskz_loadu_ps(k[v], beta + 16 * v) : _mm512_setzero_ps();
+    }
+    const float inv_d = 1.0f / (float)D;
+    for (int64_t r = 0; r < rows; r++) {
+        const float *xr = x + r * D;
+        __m512 xv[LN_MAXV], s = _mm512_setzero_ps();
+        for (int v = 0; v < NV; v++) {
+            xv[v] = _mm512_maskz_loadu_ps(k[v], xr + 16 * v);
+            s = _mm512_add_ps(s, xv[v]);
+        }
+        const float mean = _mm512_reduce_add_ps(s) * inv_d;
+        const __m512 mv = _mm512_set1_ps(mean);
+        __m512 q = _mm512_setzero_ps();
+        for (int v = 0; v < NV; v++) {
+            xv[v] = _mm512_maskz_sub_ps(k[v], xv[v], mv);
+            q = _mm512_fmadd_ps(xv[v], xv[v], q);
+        }
+        const float rstd = 1.0f / sqrtf(_mm512_reduce_add_ps(q) * inv_d + eps);
+        const __m512 rv = _mm512_set1_ps(rstd);
+        for (int v = 0; v < NV; v++)
+            _mm512_mask_storeu_ps(y + r * D + 16 * v, k[v],
+                                  _mm512_fmadd_ps(_mm512_mul_ps(xv[v], rv), gv[v], bv[v]));
+        if (stats) {
+            stats[2 * r] = mean;
+            stats[2 * r + 1] = rstd;
+        }
+    }
+}
+
+/* Returns 0 when D is not a short row (the caller runs the generic kernel). */
+T512 int dl_avx512_layernorm_rows(const float *x, const float *gamma, const float *beta, float *y, int64_t rows,
+                                  int64_t D, float eps, float *stats) {
+    switch ((D + 15) / 16) {
+    case 1: ln_fwd_nv(x, gamma, beta, y, rows, D, eps, stats, 1); return 1;
+    case 2: ln_fwd_nv(x, gamma, beta, y, rows, D, eps, stats, 2); return 1;
+    case 3: ln_fwd_nv(x, gamma, beta, y, rows, D, eps, stats, 3); return 1;
+    case 4: ln_fwd_nv(x, gamma, beta, y, rows, D, eps, stats, 4); return 1;
+    default: return 0;
+    }
+}
+
+T512 static inline __attribute__((always_inline)) void ln_bwd_nv(const float *x, const float *dy,
+                                                                 const float *gamma, float *gx, int acc,
+                                                                 float *gg, float *gb, int64_t rows, int64_t D,
+                                                                 const float *stats, int NV) {
+    __mmask16 k[LN_MAXV];
+    __m512 gv[LN_MAXV], agg[LN_MAXV], agb[LN_MAXV];
+    for (int v = 0; v < NV; v++) {
+        k[v] = tail_mask(D - 16 * v);
+        gv[v] = gamma ? _mm512_maskz_loadu_ps(k[v], gamma + 16 * v) : _mm512_set1_ps(1.0f);
+        agg[v] = agb[v] = _mm512_setzero_ps();
+    }
+    const float inv_d = 1.0f / (float)D;
+    for (int64_t r = 0; r < rows; r++) {
+        const float *xr = x + r * D, *dr = dy + r * D;
+        const __m512 mv = _mm512_set1_ps(stats[2 * r]), rv = _mm512_set1_ps(stats[2 * r + 1]);
+        __m512 xh[LN_MAXV], d[LN_MAXV], sa = _mm512_setzero_ps(), sb = _mm512_setzero_ps();
+        for (int v = 0; v < NV; v++) {
+            d[v] = _mm512_maskz_loadu_ps(k[v], dr + 16 * v);
+            xh[v] = _mm512_mul_ps(_mm512_maskz_sub_ps(k[v], _mm512_maskz_loadu_ps(k[v], xr + 16 * v), mv), rv);
+            agb[v] = _mm512_add_ps(agb[v], d[v]);
+            agg[v] = _mm512_fmadd_ps(d[v], xh[v], agg[v]);
+            const __m512 g = _mm512_mul_ps(d[v], gv[v]);
+            sa = _mm512_add_ps(sa, g);
+            sb = _mm512_fmadd_ps(g, xh[v], sb);
+            d[v] = g;
+        }
+        if (!gx) continue;
+        const __m512 sav = _mm512_set1_ps(_mm512_reduce_add_ps(sa) * inv_d);
+        const __m512 sbv = _mm512_set1_ps(_mm512_reduce_add_ps(sb) * inv_d);
+        for (int v = 0; v < NV; v++) {
+            /* gx = rstd (g - mean(g) - xh mean(g xh)) */
+            __m512 o = _mm512_mul_ps(rv, _mm512_fnmadd_ps(xh[v], sbv, _mm512_sub_ps(d[v], sav)));
+            if (acc) o = _mm512_add_ps(o, _mm512_maskz_loadu_ps(k[v], gx + r * D + 16 * v));
+            _mm512_mask_storeu_ps(gx + r * D + 16 * v, k[v], o);
+        }
+    }
+    for (int v = 0; v < NV; v++) {
+        if (gg) _mm512_mask_storeu_ps(gg + 16 * v, k[v], agg[v]);
+        if (gb) _mm512_mask_storeu_ps(gb + 16 * v, k[v], agb[v]);
+    }
+}
+
+T512 int dl_avx512_layernorm_bwd(const float *x, const float *dy, const float *gamma, float *gx, int acc,
+                                 float *gg, float *gb, int64_t rows, int64_t D, const float *stats) {
+    switch ((D + 15) / 16) {
+    case 1: ln_bwd_nv(x, dy, gamma, gx, acc, gg, gb, rows, D, stats, 1); return 1;
+    case 2: ln_bwd_nv(x, dy, gamma, gx, acc, gg, gb, rows, D, stats, 2); return 1;
+    case 3: ln_bwd_nv(x, dy, gamma, gx, acc, gg, gb, rows, D, stats, 3); return 1;
+    case 4: ln_bwd_nv(x, dy, gamma, gx, acc, gg, gb, rows, D, stats, 4); return 1;
+    default: return 0;
+    }
+}
+
 int dl_have_avx512(void) { return __builtin_cpu_supports("avx512f"); }
 
 #else
