@@ -721,10 +721,46 @@ static void test_attention(void **state) {
     CHECK("attention_heads full S!=T", b_attention_heads, &nc, 3, T3(2, 4, 6), T3(2, 5, 6), T3(2, 5, 2));
     CHECK("attention_heads causal T=64 (row blocks)", b_attention_heads, &c, 3, T3(1, 64, 4), T3(1, 64, 4),
           T3(1, 64, 2));
+    /* Short key sequences (S <= 16) take the direct kernels on AVX-512 CPUs: the onelayer
+     * head shape, two 16-float chunks of Dh and Dv, T not a multiple of the 4-row step,
+     * hidden rows (causal, T > S), S = 16 exactly and S = 1. */
+    CHECK("attention_heads causal T=S=16 Dh=16", b_attention_heads, &c, 3, T3(1, 16, 32), T3(1, 16, 32),
+          T3(1, 16, 32));
+    CHECK("attention_heads full T=S=16 Dh=16", b_attention_heads, &nc, 3, T3(1, 16, 32), T3(1, 16, 32),
+          T3(1, 16, 32));
+    CHECK("attention full T=7 S=16 Dh=20 Dv=18", b_attention, &nc, 3, T3(1, 7, 20), T3(1, 16, 20), T3(1, 16, 18));
+    CHECK("attention causal T=7 S=13 Dh=20 Dv=18", b_attention, &c, 3, T3(1, 7, 20), T3(1, 13, 20), T3(1, 13, 18));
+    CHECK("attention causal T=21 S=13 (hidden rows)", b_attention, &c, 3, T3(1, 21, 3), T3(1, 13, 3),
+          T3(1, 13, 2));
+    CHECK("attention full S=1", b_attention, &nc, 3, T3(2, 5, 3), T3(2, 1, 3), T3(2, 1, 4));
     CHECK("attention q=k=v", b_attention_qkv_same, &c, 1, T4(2, 2, 4, 3));
     CHECK("attention_heads q=k=v", b_attention_heads_same, &c, 1, T3(2, 5, 6));
     CHECK("attention q=k", b_attention_qk_same, &nc, 2, T3(2, 4, 3), T3(2, 4, 3));
     CHECK("attention k=v", b_attention_kv_same, &c, 2, T3(2, 4, 3), T3(2, 4, 3));
+
+    /* Fused == composed (values and weights) on short key sequences (direct kernels on
+     * AVX-512 CPUs), causal and not, S < T and S > T, several 16-float chunks of Dh/Dv. */
+    {
+        const int shapes[][5] = {{21, 13, 20, 17, 2}, {5, 16, 40, 33, 3}, {16, 16, 16, 16, 4}, {3, 9, 7, 5, 1}};
+        for (int t = 0; t < 4; t++) {
+            const int T = shapes[t][0], S = shapes[t][1], Dh = shapes[t][2], Dv = shapes[t][3], Bt = shapes[t][4];
+            for (int causal = 0; causal < 2; causal++) {
+                dl_graph *g = dl_graph_new();
+                int qs[3] = {Bt, T, Dh}, ks[3] = {Bt, S, Dh}, vs[3] = {Bt, S, Dv};
+                dl_tensor *in[3] = {dl_tensor_new(g, 3, qs), dl_tensor_new(g, 3, ks), dl_tensor_new(g, 3, vs)};
+                for (int k = 0; k < 3; k++)
+                    for (int64_t i = 0; i < in[k]->size; i++) in[k]->data[i] = (float)dl_rng_normal(&g_rng);
+                float *w = NULL;
+                dl_tensor *o1 = dl_attention(g, in[0], in[1], in[2], 0.3f, causal, &w);
+                at_ctx cc = {causal, 0.3f};
+                dl_tensor *o2 = b_attention_composed(g, in, &cc);
+                assert_true(tu_max_rel_err(o1->data, o2->data, o1->size) < 1e-5);
+                dl_tensor *sm = dl_softmax(g, dl_scale(g, dl_matmul(g, in[0], in[1], 0, 1), 0.3f), NULL, causal);
+                assert_true(tu_max_rel_err(w, sm->data, sm->size) < 1e-5);
+                dl_graph_free(g);
+            }
+        }
+    }
 
     /* Fused == composed (values and weights), on a shape that takes the parallel path. */
     dl_graph *g = dl_graph_new();

@@ -184,6 +184,17 @@ int dl_avx512_layernorm_rows(const float *x, const float *gamma, const float *be
                              int64_t D, float eps, float *stats);
 int dl_avx512_layernorm_bwd(const float *x, const float *dy, const float *gamma, float *gx, int acc, float *gg,
                             float *gb, int64_t rows, int64_t D, const float *stats);
+/* Direct attention of one (batch, head) for short key sequences (vmath_attn_avx512.c):
+ * S <= DL_ATTN_DIRECT_MAXS, Dh and Dv <= DL_ATTN_DIRECT_MAXD. q, k rows of stride ldq;
+ * v, o, dO rows of stride ldv; P [T][S]. Backward: g = beta g + grad (beta 0 or 1; NULL
+ * = not needed), scratch 32*T floats, 64-byte aligned. */
+#define DL_ATTN_DIRECT_MAXS 16
+#define DL_ATTN_DIRECT_MAXD 128
+void dl_avx512_attn_fwd(const float *q, const float *k, const float *v, int ldq, int ldv, int T, int S, int Dh,
+                        int Dv, float scale, int causal, float *P, float *o);
+void dl_avx512_attn_bwd(const float *q, const float *k, const float *v, int ldq, int ldv, int T, int S, int Dh,
+                        int Dv, float scale, const float *P, const float *dO, float *gq, float *gk, float *gv,
+                        float bq, float bk, float bv, float *scratch);
 void dl_avx512_ce_bwd_rows(const float *x, const int *targets, int ignore, const float *lse,
                            const float *coef, float *g, int64_t rows, int64_t C);
 

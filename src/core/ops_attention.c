@@ -45,12 +45,26 @@ static inline void attn_block(const attn_dims *d, int blk, int nblk, int *r0, in
     *kend = k > d->S ? d->S : (k < 0 ? 0 : k);
 }
 
+/* Short key sequences (S <= 16 keys, one vector of scores per row) take the direct
+ * AVX-512 kernels of vmath_attn_avx512.c: with tiny heads the GEMM path below is
+ * dominated by per-call overhead. Decided once per op, so forward and backward agree. */
+static int attn_direct(const attn_dims *d) {
+    static int have = -1;
+    if (have < 0) have = dl_have_avx512();
+    return have > 0 && d->S <= DL_ATTN_DIRECT_MAXS && d->Dh <= DL_ATTN_DIRECT_MAXD &&
+           d->Dv <= DL_ATTN_DIRECT_MAXD;
+}
+
 static void attn_forward_one(const attn_dims *d, int bh, const float *q, const float *k, const float *v,
                              float *P, float *out) {
     const int ldq = blk_ld(d, d->Dh), ldv = blk_ld(d, d->Dv);
     const float *qb = q + blk_off(d, bh, d->T, d->Dh), *kb = k + blk_off(d, bh, d->S, d->Dh);
     const float *vb = v + blk_off(d, bh, d->S, d->Dv);
     float *ob = out + blk_off(d, bh, d->T, d->Dv), *Pb = P + (int64_t)bh * d->T * d->S;
+    if (attn_direct(d)) {
+        dl_avx512_attn_fwd(qb, kb, vb, ldq, ldv, d->T, d->S, d->Dh, d->Dv, d->scale, d->causal, Pb, ob);
+        return;
+    }
     const int nblk = attn_nblocks(d);
     for (int blk = 0; blk < nblk; blk++) {
         int r0, r1, kend;
@@ -82,6 +96,11 @@ static void attn_backward_one(const attn_dims *d, int bh, const dl_tensor *q, co
     float *gqb = gq ? gq + blk_off(d, bh, d->T, d->Dh) : NULL;
     float *gkb = gk ? gk + blk_off(d, bh, d->S, d->Dh) : NULL;
     float *gvb = gv ? gv + blk_off(d, bh, d->S, d->Dv) : NULL;
+    if (attn_direct(d)) {
+        dl_avx512_attn_bwd(qb, kb, vb, ldq, ldv, d->T, d->S, d->Dh, d->Dv, d->scale, Pb, dOb, gqb, gkb, gvb, bq, bk,
+                           bv, dP);
+        return;
+    }
     const int nblk = attn_nblocks(d);
     for (int blk = nblk - 1; blk >= 0; blk--) {
         int r0, r1, kend;
@@ -125,7 +144,10 @@ static void attention_bwd(dl_graph *g, const dl_rec *r) {
     float *gv = v->requires_grad ? dl_grad_out(g, v, &fv) : NULL;
     const float bq = fq ? 0.0f : 1.0f, bk = fk ? 0.0f : 1.0f, bv = fv ? 0.0f : 1.0f;
     const int nth = omp_get_max_threads();
-    const int64_t ts = (int64_t)d->T * d->S;
+    /* Per-thread scratch: dP [T, S] for the GEMM path, P and dS rows padded to 16 for the
+     * direct one; a multiple of 16 floats so every thread's part stays 64-byte aligned. */
+    int64_t ts = attn_direct(d) ? (int64_t)d->T * 32 : (int64_t)d->T * d->S;
+    ts = (ts + 15) / 16 * 16;
     float *scratch = dl_graph_alloc(g, (size_t)(nth * ts) * sizeof(float));
     const float *dO = out->grad;
 #pragma omp parallel for schedule(static) if (d->batch > 1 && attn_flops(d) > 4e5)
