@@ -167,6 +167,10 @@ void dl_k_logsoftmax_bwd_row(const float *y, const float *dy, float *dx, int64_t
 void dl_k_binary(int op, const float *a, const float *b, float *y, int64_t n, int b_scalar);
 void dl_k_affine(const float *x, float alpha, float c, float *y, int64_t n);
 void dl_k_copy_rows(float *dst, int64_t dld, const float *src, int64_t sld, int64_t rows, int64_t n);
+/* Embedding rows: dst row i = table row ids[i]; g row ids[i] += dy row i for the ids in
+ * [lo, hi), i in order. */
+void dl_k_gather_rows(float *dst, const float *table, const int *ids, int64_t n, int64_t D);
+void dl_k_scatter_add_rows(float *g, const float *dy, const int *ids, int64_t n, int64_t D, int64_t lo, int64_t hi);
 
 /* AVX-512 short-row kernels (vmath_avx512.c), used through the dl_k_* dispatchers. */
 int dl_have_avx512(void);
@@ -195,6 +199,11 @@ void dl_avx512_attn_fwd(const float *q, const float *k, const float *v, int ldq,
 void dl_avx512_attn_bwd(const float *q, const float *k, const float *v, int ldq, int ldv, int T, int S, int Dh,
                         int Dv, float scale, const float *P, const float *dO, float *gq, float *gk, float *gv,
                         float bq, float bk, float bv, float *scratch);
+void dl_avx512_acc(const float *x, float *y, int64_t n);
+void dl_avx512_copy_rows(float *dst, int64_t dld, const float *src, int64_t sld, int64_t rows, int64_t n);
+void dl_avx512_gather_rows(float *dst, const float *table, const int *ids, int64_t n, int64_t D);
+void dl_avx512_scatter_add_rows(float *g, const float *dy, const int *ids, int64_t n, int64_t D, int64_t lo,
+                                int64_t hi);
 void dl_avx512_ce_bwd_rows(const float *x, const int *targets, int ignore, const float *lse,
                            const float *coef, float *g, int64_t rows, int64_t C);
 

@@ -59,7 +59,14 @@ static void binary_bwd(dl_graph *g, const dl_rec *r) {
     const int64_t n = out->size;
     const float *dy = out->grad, *av = a->data, *bv = b->data;
     /* Input b first: `a` may take over dy's buffer below. */
-    if (b->requires_grad) {
+    if (b->requires_grad && kind == OP_ADD && outer == 1 && b->size > 1) {
+        /* Same shapes (residual adds): a fresh gradient of b is a copy of dy, not a
+         * zero fill plus an accumulation (a takes dy's buffer itself below). */
+        int fresh;
+        float *gb = dl_grad_out(g, b, &fresh);
+        if (fresh) DL_FOR_CHUNKS(n, lo, hi, memcpy(gb + lo, dy + lo, (size_t)(hi - lo) * sizeof(float)));
+        else DL_FOR_CHUNKS(n, lo, hi, dl_k_acc(dy + lo, gb + lo, hi - lo));
+    } else if (b->requires_grad) {
         float *gb = dl_tensor_grad(g, b);
         if (b->size == 1) {
             double s = 0;

@@ -17,8 +17,7 @@ static void embedding_bwd(dl_graph *g, const dl_rec *r) {
     {
         const int nt = omp_get_num_threads(), t = omp_get_thread_num();
         const int64_t lo = V * t / nt, hi = V * (t + 1) / nt;
-        for (int64_t i = 0; i < n; i++)
-            if (ids[i] >= lo && ids[i] < hi) dl_k_acc(dy + i * D, gt + (int64_t)ids[i] * D, D);
+        dl_k_scatter_add_rows(gt, dy, ids, n, D, lo, hi);
     }
 }
 
@@ -36,8 +35,7 @@ dl_tensor *dl_embedding(dl_graph *g, dl_tensor *table, const int *ids, int ndim,
             dl_fatal("dl_embedding: id %d at position %lld outside [0, %d)", ids[i], (long long)i, V);
     const float *tv = table->data;
     float *y = out->data;
-#pragma omp parallel for schedule(static) if (out->size > DL_PAR_MIN)
-    for (int64_t i = 0; i < n; i++) memcpy(y + i * D, tv + (int64_t)ids[i] * D, (size_t)D * sizeof(float));
+    DL_FOR_ROWS(n, D, lo, hi, dl_k_gather_rows(y + lo * D, tv, ids + lo, hi - lo, D));
     dl_rec *r = dl_record(g, embedding_bwd, out, table, NULL, NULL);
     if (r) r->saved = dl_graph_copy(g, ids, (size_t)n * sizeof(int));
     return out;

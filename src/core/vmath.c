@@ -186,7 +186,7 @@ DL_CLONES void dl_k_axpy(float a, const float *x, float *y, int64_t n) {
 }
 
 /* y += x */
-DL_CLONES void dl_k_acc(const float *x, float *y, int64_t n) {
+DL_CLONES static void gen_acc(const float *x, float *y, int64_t n) {
 #pragma omp simd
     for (int64_t i = 0; i < n; i++) y[i] += x[i];
 }
@@ -460,6 +460,10 @@ void dl_k_layernorm_bwd_rows(const float *x, const float *dy, const float *gamma
                              int64_t D, const float *stats, int acc) {
     dl_k_layernorm_bwd(x, dy, gamma, gx, acc, NULL, NULL, rows, D, stats);
 }
+void dl_k_acc(const float *x, float *y, int64_t n) {
+    if (use_avx512 > 0) dl_avx512_acc(x, y, n);
+    else gen_acc(x, y, n);
+}
 void dl_k_softmax_block(float *P, int rows, int ld, int lim0, int causal) {
     if (use_avx512 > 0) dl_avx512_softmax_block(P, rows, ld, lim0, causal);
     else gen_softmax_block(P, rows, ld, lim0, causal);
@@ -481,12 +485,34 @@ void dl_k_ce_bwd_rows(const float *x, const int *targets, int ignore, const floa
 
 /* dst[r * dld + j] = src[r * sld + j] for r < rows, j < n (sld = 0 repeats one row:
  * bias rows of dl_matmul_bias). Short rows make memcpy's per-call cost dominate. */
-DL_CLONES void dl_k_copy_rows(float *dst, int64_t dld, const float *src, int64_t sld, int64_t rows,
-                              int64_t n) {
+DL_CLONES static void gen_copy_rows(float *dst, int64_t dld, const float *src, int64_t sld, int64_t rows,
+                                    int64_t n) {
     for (int64_t r = 0; r < rows; r++) {
         float *d = dst + r * dld;
         const float *s = src + r * sld;
 #pragma omp simd
         for (int64_t j = 0; j < n; j++) d[j] = s[j];
     }
+}
+void dl_k_copy_rows(float *dst, int64_t dld, const float *src, int64_t sld, int64_t rows, int64_t n) {
+    if (use_avx512 > 0) dl_avx512_copy_rows(dst, dld, src, sld, rows, n);
+    else gen_copy_rows(dst, dld, src, sld, rows, n);
+}
+
+/* Embedding rows: dst row i = table row ids[i]; g row ids[i] += dy row i for ids in [lo, hi),
+ * rows in order. */
+void dl_k_gather_rows(float *dst, const float *table, const int *ids, int64_t n, int64_t D) {
+    if (use_avx512 > 0) {
+        dl_avx512_gather_rows(dst, table, ids, n, D);
+        return;
+    }
+    for (int64_t i = 0; i < n; i++) memcpy(dst + i * D, table + (int64_t)ids[i] * D, (size_t)D * sizeof(float));
+}
+void dl_k_scatter_add_rows(float *g, const float *dy, const int *ids, int64_t n, int64_t D, int64_t lo, int64_t hi) {
+    if (use_avx512 > 0) {
+        dl_avx512_scatter_add_rows(g, dy, ids, n, D, lo, hi);
+        return;
+    }
+    for (int64_t i = 0; i < n; i++)
+        if (ids[i] >= lo && ids[i] < hi) gen_acc(dy + i * D, g + (int64_t)ids[i] * D, D);
 }

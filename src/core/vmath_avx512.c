@@ -280,6 +280,67 @@ T512 int dl_avx512_layernorm_bwd(const float *x, const float *dy, const float *g
     }
 }
 
+/* ---- short rows: copies and accumulations with masked tails --------------------------------- */
+/* y += x */
+T512 void dl_avx512_acc(const float *x, float *y, int64_t n) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, _mm512_add_ps(_mm512_loadu_ps(y + i), _mm512_loadu_ps(x + i)));
+    if (i < n) {
+        const __mmask16 k = tail_mask(n - i);
+        _mm512_mask_storeu_ps(y + i, k, _mm512_add_ps(_mm512_maskz_loadu_ps(k, y + i), _mm512_maskz_loadu_ps(k, x + i)));
+    }
+}
+
+/* dst row r = src row r (sld = 0: one row repeated, kept in registers when n <= 64). */
+T512 void dl_avx512_copy_rows(float *dst, int64_t dld, const float *src, int64_t sld, int64_t rows, int64_t n) {
+    if (sld == 0 && n <= 64) {
+        __mmask16 k[4];
+        __m512 v[4];
+        for (int j = 0; j < 4; j++) {
+            k[j] = n > 16 * j ? tail_mask(n - 16 * j) : 0;
+            v[j] = _mm512_maskz_loadu_ps(k[j], src + 16 * j);
+        }
+        for (int64_t r = 0; r < rows; r++)
+            for (int j = 0; j < 4; j++)
+                if (k[j]) _mm512_mask_storeu_ps(dst + r * dld + 16 * j, k[j], v[j]);
+        return;
+    }
+    for (int64_t r = 0; r < rows; r++) {
+        float *d = dst + r * dld;
+        const float *s = src + r * sld;
+        for (int64_t j = 0; j < n; j += 16) {
+            const __mmask16 k = tail_mask(n - j);
+            _mm512_mask_storeu_ps(d + j, k, _mm512_maskz_loadu_ps(k, s + j));
+        }
+    }
+}
+
+/* dst row i = table row ids[i] (embedding forward). */
+T512 void dl_avx512_gather_rows(float *dst, const float *table, const int *ids, int64_t n, int64_t D) {
+    for (int64_t i = 0; i < n; i++) {
+        const float *s = table + (int64_t)ids[i] * D;
+        float *d = dst + i * D;
+        for (int64_t j = 0; j < D; j += 16) {
+            const __mmask16 k = tail_mask(D - j);
+            _mm512_mask_storeu_ps(d + j, k, _mm512_maskz_loadu_ps(k, s + j));
+        }
+    }
+}
+
+/* g row ids[i] += dy row i for the ids in [lo, hi), i in order (embedding backward). */
+T512 void dl_avx512_scatter_add_rows(float *g, const float *dy, const int *ids, int64_t n, int64_t D, int64_t lo,
+                                     int64_t hi) {
+    for (int64_t i = 0; i < n; i++) {
+        if (ids[i] < lo || ids[i] >= hi) continue;
+        float *d = g + (int64_t)ids[i] * D;
+        const float *s = dy + i * D;
+        for (int64_t j = 0; j < D; j += 16) {
+            const __mmask16 k = tail_mask(D - j);
+            _mm512_mask_storeu_ps(d + j, k, _mm512_add_ps(_mm512_maskz_loadu_ps(k, d + j), _mm512_maskz_loadu_ps(k, s + j)));
+        }
+    }
+}
+
 int dl_have_avx512(void) { return __builtin_cpu_supports("avx512f"); }
 
 #else
