@@ -441,7 +441,7 @@ static void scale_c(int M, int N, float beta, float *C, int ldc)
  * work (M*N*K) above which threads pay, and the size of a plain B (K*N floats)
  * above which packing it pays. */
 static int gemm_kc = 256, gemm_mc = 96, gemm_nc = 2048;
-static long gemm_par_work = 64L * 64 * 64, gemm_pack_b = 32768;
+static long gemm_par_work = 64L * 64 * 64, gemm_pack_b = 32768, gemm_pack_min_m = 64;
 
 typedef struct {
     const gemm_kernel *kr;
@@ -537,6 +537,7 @@ static void tune_from_env(void)
     if ((e = getenv("DL_GEMM_NC"))) gemm_nc = atoi(e);
     if ((e = getenv("DL_GEMM_PAR"))) gemm_par_work = atol(e);
     if ((e = getenv("DL_GEMM_PACK"))) gemm_pack_b = atol(e);
+    if ((e = getenv("DL_GEMM_PACK_M"))) gemm_pack_min_m = atol(e);
 }
 
 static void sgemm_impl(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A,
@@ -572,11 +573,13 @@ static void sgemm_impl(int trans_a, int trans_b, int M, int N, int K, float alph
     long work = (long)M * N * K;
     /* A plain B is read in place while it is small enough to stay in L1/L2
      * (measured: unpacked wins up to 128x128, packing from 512x128 on), when
-     * so few rows use it that a copy cannot pay for itself, or when it is one
+     * so few rows use it that a copy cannot pay for itself (M <= 64: onelayer's
+     * weight gradient of the MLP projection, 32 x 128 x 4096, streams B once
+     * per 6 rows, and copying 2 MB to save that measured slower), or when it is one
      * strip (N <= NR): its rows are then already what the kernel loads, and
      * the copy only adds a pass over B (the weight-gradient GEMMs of narrow
      * layers, B = x [tokens, 32]). */
-    J.pack = trans_b || ((long)K * N > gemm_pack_b && M > 2 * J.mr && N > J.nr);
+    J.pack = trans_b || ((long)K * N > gemm_pack_b && M > gemm_pack_min_m && N > J.nr);
 
     int nthreads = 1;
     if (work >= gemm_par_work && !omp_in_parallel()) nthreads = omp_get_max_threads();
