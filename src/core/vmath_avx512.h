@@ -29,22 +29,22 @@ T512 static inline __m512 exp512(__m512 x) {
     return _mm512_mask_mov_ps(y, _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), x); /* NaN stays */
 }
 
-/* exp512 for inputs the caller keeps finite: the clamp to [-87, 88] stays (so the
- * result is in [1.6e-38, 1.6e38]), the NaN and underflow fix-ups go (GELU, where a
- * NaN input still reaches the output through the factor x). */
+/* exp for GELU's sigmoid: the clamp to [-87, 88] stays (result in [1.6e-38, 1.6e38]),
+ * the NaN and underflow fix-ups go (a NaN input still reaches GELU's output through
+ * the factor x), and e^r is a degree-5 polynomial 1 + r + r^2 q(r) fitted for
+ * relative error on |r| <= ln2/2 (max 1.6e-7 in float, against 6.7e-8 for the
+ * degree-7 Cephes form of exp512: below GELU's other rounding). */
 T512 static inline __m512 exp512_clamped(__m512 x) {
     const __m512 xc = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.0f)), _mm512_set1_ps(88.0f));
     const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(xc, _mm512_set1_ps(1.44269504088896341f)),
                                           _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145751953125f), xc);
     r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.428606765330187e-6f), r);
-    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-    p = _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    __m512 q = _mm512_set1_ps(8.312501013278961e-3f);
+    q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(4.189011827111244e-2f));
+    q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(1.6667114198207855e-1f));
+    q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(4.99992311000824e-1f));
+    const __m512 p = _mm512_fmadd_ps(_mm512_mul_ps(q, r), r, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
     return _mm512_scalef_ps(p, n);
 }
 
