@@ -57,6 +57,25 @@ T512 static void transpose_keys(const float *x, int ld, int S, int D, float *xt)
     for (int d0 = 0; d0 < D; d0 += 16) transpose_block16(x + d0, ld, S, D - d0 < 16 ? D - d0 : 16, xt + d0 * 16);
 }
 
+/* Horizontal sums (maxima) of four vectors at once: lanes 4r..4r+3 of the result all
+ * hold the sum (max) over the lanes of the r-th argument. */
+T512 static inline __m512 hsum4(__m512 a, __m512 b, __m512 c, __m512 d) {
+    const __m512 ab = _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x44), _mm512_shuffle_f32x4(a, b, 0xEE));
+    const __m512 cd = _mm512_add_ps(_mm512_shuffle_f32x4(c, d, 0x44), _mm512_shuffle_f32x4(c, d, 0xEE));
+    __m512 x = _mm512_add_ps(_mm512_shuffle_f32x4(ab, cd, 0x88), _mm512_shuffle_f32x4(ab, cd, 0xDD));
+    x = _mm512_add_ps(x, _mm512_permute_ps(x, 0x4E));
+    return _mm512_add_ps(x, _mm512_permute_ps(x, 0xB1));
+}
+T512 static inline __m512 hmax4(__m512 a, __m512 b, __m512 c, __m512 d) {
+    const __m512 ab = _mm512_max_ps(_mm512_shuffle_f32x4(a, b, 0x44), _mm512_shuffle_f32x4(a, b, 0xEE));
+    const __m512 cd = _mm512_max_ps(_mm512_shuffle_f32x4(c, d, 0x44), _mm512_shuffle_f32x4(c, d, 0xEE));
+    __m512 x = _mm512_max_ps(_mm512_shuffle_f32x4(ab, cd, 0x88), _mm512_shuffle_f32x4(ab, cd, 0xDD));
+    x = _mm512_max_ps(x, _mm512_permute_ps(x, 0x4E));
+    return _mm512_max_ps(x, _mm512_permute_ps(x, 0xB1));
+}
+/* All lanes = lane 4r of x (row r of a hsum4 / hmax4 result). */
+T512 static inline __m512 row_bcast(__m512 x, int r) { return _mm512_permutexvar_ps(_mm512_set1_epi32(4 * r), x); }
+
 /* Visible keys of query row i. */
 static inline int attn_lim(int i, int T, int S, int causal) {
     if (!causal) return S;
@@ -86,18 +105,24 @@ T512 void dl_avx512_attn_fwd(const float *q, const float *k, const float *v, int
             const __m512 kd = _mm512_load_ps(kt + d * 16);
             UNROLL for (int r = 0; r < AT_R; r++) acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(qr[r][d]), kd, acc[r]);
         }
+        /* Softmax of the four rows, their max and sum reduced together (hidden keys
+         * masked; a row with none visible gets P = 0). */
         int jmax = 0;
+        __mmask16 kv[AT_R];
+        __m512 s[AT_R], e[AT_R];
         UNROLL for (int r = 0; r < AT_R; r++) {
-            const __mmask16 kv = tail_mask(lim[r]);
-            __m512 p = _mm512_setzero_ps();
-            if (lim[r] > 0) {
-                const __m512 s = _mm512_mul_ps(acc[r], sc);
-                const __m512 e = _mm512_maskz_mov_ps(kv, exp512(_mm512_sub_ps(s, _mm512_set1_ps(_mm512_mask_reduce_max_ps(kv, s)))));
-                p = _mm512_mul_ps(e, _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(e)));
-            }
+            kv[r] = tail_mask(lim[r]);
+            s[r] = _mm512_mask_mul_ps(_mm512_set1_ps(-INFINITY), kv[r], acc[r], sc);
+            jmax = lim[r] > jmax ? lim[r] : jmax;
+        }
+        const __m512 mx4 = hmax4(s[0], s[1], s[2], s[3]);
+        UNROLL for (int r = 0; r < AT_R; r++)
+            e[r] = _mm512_maskz_mov_ps(kv[r], exp512(_mm512_sub_ps(s[r], row_bcast(mx4, r))));
+        const __m512 inv4 = _mm512_div_ps(_mm512_set1_ps(1.0f), hsum4(e[0], e[1], e[2], e[3]));
+        UNROLL for (int r = 0; r < AT_R; r++) {
+            const __m512 p = _mm512_maskz_mul_ps(kv[r], e[r], row_bcast(inv4, r));
             _mm512_store_ps(pl[r], p);
             if (r < nr) _mm512_mask_storeu_ps(P + (long)(i0 + r) * S, ks, p);
-            jmax = lim[r] > jmax ? lim[r] : jmax;
         }
         for (int e0 = 0; e0 < Dv; e0 += 16) {
             const __mmask16 ke = tail_mask(Dv - e0);
@@ -161,13 +186,17 @@ T512 void dl_avx512_attn_bwd(const float *q, const float *k, const float *v, int
             const __m512 ve = _mm512_load_ps(vt + e * 16);
             UNROLL for (int r = 0; r < AT_R; r++) acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(dor[r][e]), ve, acc[r]);
         }
+        __m512 p[AT_R], pd[AT_R]; /* dS = P * (dP - rowsum(dP * P)), the four row sums reduced together */
+        UNROLL for (int r = 0; r < AT_R; r++) {
+            p[r] = _mm512_maskz_loadu_ps(ks, P + (long)(i0 + (r < nr ? r : nr - 1)) * S);
+            pd[r] = _mm512_mul_ps(p[r], acc[r]);
+        }
+        const __m512 t4 = hsum4(pd[0], pd[1], pd[2], pd[3]);
         UNROLL for (int r = 0; r < AT_R; r++) {
             if (r >= nr) break;
             const long i = i0 + r;
-            const __m512 p = _mm512_maskz_loadu_ps(ks, P + i * S);
-            const __m512 t = _mm512_set1_ps(_mm512_reduce_add_ps(_mm512_mul_ps(p, acc[r])));
-            _mm512_store_ps(pp + i * 16, p);
-            _mm512_store_ps(ds + i * 16, _mm512_mul_ps(p, _mm512_sub_ps(acc[r], t)));
+            _mm512_store_ps(pp + i * 16, p[r]);
+            _mm512_store_ps(ds + i * 16, _mm512_mul_ps(p[r], _mm512_sub_ps(acc[r], row_bcast(t4, r))));
         }
         if (!gq) continue;
         for (int e0 = 0; e0 < Dh; e0 += 16) { /* dq rows = scale dS k */
