@@ -55,6 +55,14 @@ static int attn_direct(const attn_dims *d) {
            d->Dv <= DL_ATTN_DIRECT_MAXD;
 }
 
+/* Start the cache lines of `rows` rows of `width` floats (stride ld) on their way: the
+ * direct kernels touch each (batch, head) block once, so the next block's q/k/v are
+ * requested while this one computes. */
+static void prefetch_block(const float *p, int rows, int ld, int width) {
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < width; c += 16) __builtin_prefetch(p + (int64_t)r * ld + c, 0, 3);
+}
+
 static void attn_forward_one(const attn_dims *d, int bh, const float *q, const float *k, const float *v,
                              float *P, float *out) {
     const int ldq = blk_ld(d, d->Dh), ldv = blk_ld(d, d->Dv);
@@ -62,6 +70,11 @@ static void attn_forward_one(const attn_dims *d, int bh, const float *q, const f
     const float *vb = v + blk_off(d, bh, d->S, d->Dv);
     float *ob = out + blk_off(d, bh, d->T, d->Dv), *Pb = P + (int64_t)bh * d->T * d->S;
     if (attn_direct(d)) {
+        if (bh + 1 < d->batch) {
+            prefetch_block(q + blk_off(d, bh + 1, d->T, d->Dh), d->T, ldq, d->Dh);
+            prefetch_block(k + blk_off(d, bh + 1, d->S, d->Dh), d->S, ldq, d->Dh);
+            prefetch_block(v + blk_off(d, bh + 1, d->S, d->Dv), d->S, ldv, d->Dv);
+        }
         dl_avx512_attn_fwd(qb, kb, vb, ldq, ldv, d->T, d->S, d->Dh, d->Dv, d->scale, d->causal, Pb, ob);
         return;
     }
@@ -97,6 +110,12 @@ static void attn_backward_one(const attn_dims *d, int bh, const dl_tensor *q, co
     float *gkb = gk ? gk + blk_off(d, bh, d->S, d->Dh) : NULL;
     float *gvb = gv ? gv + blk_off(d, bh, d->S, d->Dv) : NULL;
     if (attn_direct(d)) {
+        if (bh + 1 < d->batch) {
+            prefetch_block(q->data + blk_off(d, bh + 1, d->T, d->Dh), d->T, ldq, d->Dh);
+            prefetch_block(k->data + blk_off(d, bh + 1, d->S, d->Dh), d->S, ldq, d->Dh);
+            prefetch_block(v->data + blk_off(d, bh + 1, d->S, d->Dv), d->S, ldv, d->Dv);
+            prefetch_block(dO + blk_off(d, bh + 1, d->T, d->Dv), d->T, ldv, d->Dv);
+        }
         dl_avx512_attn_bwd(qb, kb, vb, ldq, ldv, d->T, d->S, d->Dh, d->Dv, d->scale, Pb, dOb, gqb, gkb, gvb, bq, bk,
                            bv, dP);
         return;
