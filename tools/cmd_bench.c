@@ -99,6 +99,14 @@ int dl_cmd_bench(int argc, char **argv)
             return DL_EXIT_USAGE;
         }
     }
+    for (int i = 0; replicas > 0 && !sgemm && i < bench_n_workloads; i++)
+        if ((!any_selected || selected[i]) && bench_workloads[i].batch % replicas) {
+            fprintf(stderr,
+                    "dynlab bench: --replicas %d does not split %s's batch of %d into equal "
+                    "micro-batches\n",
+                    replicas, bench_workloads[i].name, bench_workloads[i].batch);
+            return DL_EXIT_USAGE;
+        }
     dl_set_threads(threads);
     threads = dl_get_threads();
 
