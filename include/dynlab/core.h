@@ -208,6 +208,7 @@ typedef struct dl_replicas dl_replicas;
  * and returns a number (the loss, say) that dl_replicas_step averages. */
 typedef float (*dl_replica_fn)(dl_graph *g, int replica, int n_replicas, void *ctx);
 
+/* Create after the model's parameters: parameters added to ps later are not routed. */
 dl_replicas *dl_replicas_new(dl_params *ps, int n);
 void dl_replicas_free(dl_replicas *rp);
 int dl_replicas_count(const dl_replicas *rp);

@@ -28,6 +28,7 @@ struct dl_replicas {
     unsigned char **touched;  /* [replica][param] */
     reduce_chunk *chunks;
     int n_chunks;
+    float *results; /* [replica]: what each body returned this step */
 };
 
 static void *xcalloc(size_t n, size_t size) {
@@ -45,6 +46,7 @@ dl_replicas *dl_replicas_new(dl_params *ps, int n) {
     rp->graphs = xcalloc((size_t)n, sizeof *rp->graphs);
     rp->grads = xcalloc((size_t)n, sizeof *rp->grads);
     rp->touched = xcalloc((size_t)n, sizeof *rp->touched);
+    rp->results = xcalloc((size_t)n, sizeof *rp->results);
     for (int r = 0; r < n; r++) {
         rp->graphs[r] = dl_graph_new();
         dl_graph_set_rng(rp->graphs[r], 0, (uint64_t)r);
@@ -89,6 +91,7 @@ void dl_replicas_free(dl_replicas *rp) {
     free(rp->grads);
     free(rp->touched);
     free(rp->chunks);
+    free(rp->results);
     free(rp);
 }
 
@@ -153,7 +156,7 @@ float dl_replicas_step(dl_replicas *rp, dl_replica_fn body, void *ctx, float gra
     const int n = rp->n, nt = replica_threads(rp);
     dl_replicas_reset(rp);
     for (int r = 0; r < n; r++) memset(rp->touched[r], 0, (size_t)rp->n_params);
-    float *results = dl_graph_alloc(rp->graphs[0], (size_t)n * sizeof(float));
+    float *results = rp->results;
     if (nt <= 1) {
         /* One thread: each op may still use the team (intra-op threading). */
         for (int r = 0; r < n; r++) results[r] = body(rp->graphs[r], r, n, ctx);
