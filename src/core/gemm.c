@@ -22,6 +22,7 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
+#include "core/vmath_avx512.h" /* transpose16_regs */
 #define DL_GEMM_X86 1
 #endif
 
@@ -265,30 +266,10 @@ static void ukernel_avx2_narrow(int m, int n, int k, const float *a, long rsa, l
 __attribute__((target("avx512f"))) static void transpose16_avx512(const float *src, long lds,
                                                                   float *dst, long ldd)
 {
-    __m512 r[16], t[16];
+    __m512 r[16];
     UNROLL for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(src + i * lds);
-    UNROLL for (int i = 0; i < 8; i++) { /* 32-bit interleave of row pairs */
-        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    UNROLL for (int i = 0; i < 4; i++) { /* 64-bit: r[4i+x] = column 4L+x of rows 4i..4i+3 */
-        __m512d a0 = _mm512_castps_pd(t[4 * i]), a1 = _mm512_castps_pd(t[4 * i + 1]);
-        __m512d a2 = _mm512_castps_pd(t[4 * i + 2]), a3 = _mm512_castps_pd(t[4 * i + 3]);
-        r[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a0, a2));
-        r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a0, a2));
-        r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(a1, a3));
-        r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(a1, a3));
-    }
-    UNROLL for (int x = 0; x < 4; x++) { /* 128-bit lanes: column 4L+x gathers lane L */
-        __m512 a = _mm512_shuffle_f32x4(r[x], r[4 + x], 0x88);
-        __m512 b = _mm512_shuffle_f32x4(r[x], r[4 + x], 0xdd);
-        __m512 c = _mm512_shuffle_f32x4(r[8 + x], r[12 + x], 0x88);
-        __m512 d = _mm512_shuffle_f32x4(r[8 + x], r[12 + x], 0xdd);
-        _mm512_storeu_ps(dst + (0 + x) * ldd, _mm512_shuffle_f32x4(a, c, 0x88));
-        _mm512_storeu_ps(dst + (8 + x) * ldd, _mm512_shuffle_f32x4(a, c, 0xdd));
-        _mm512_storeu_ps(dst + (4 + x) * ldd, _mm512_shuffle_f32x4(b, d, 0x88));
-        _mm512_storeu_ps(dst + (12 + x) * ldd, _mm512_shuffle_f32x4(b, d, 0xdd));
-    }
+    transpose16_regs(r);
+    UNROLL for (int c = 0; c < 16; c++) _mm512_storeu_ps(dst + c * ldd, r[c]);
 }
 
 __attribute__((target("avx2,fma"))) static void transpose8_avx2(const float *src, long lds,

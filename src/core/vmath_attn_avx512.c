@@ -24,31 +24,11 @@
 /* dst[c * 16 + r] = src[r * lds + c] for r < rows, c < cols (rows, cols <= 16);
  * dst rows c < 16 are all written, with zeros for r >= rows or c >= cols. */
 T512 static void transpose_block16(const float *src, long lds, int rows, int cols, float *dst) {
-    __m512 r[16], t[16];
+    __m512 r[16];
     const __mmask16 kc = tail_mask(cols);
     UNROLL for (int i = 0; i < 16; i++) r[i] = i < rows ? _mm512_maskz_loadu_ps(kc, src + i * lds) : _mm512_setzero_ps();
-    UNROLL for (int i = 0; i < 8; i++) { /* 32-bit interleave of row pairs */
-        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    UNROLL for (int i = 0; i < 4; i++) { /* 64-bit: r[4i+x] = column 4L+x of rows 4i..4i+3 */
-        __m512d a0 = _mm512_castps_pd(t[4 * i]), a1 = _mm512_castps_pd(t[4 * i + 1]);
-        __m512d a2 = _mm512_castps_pd(t[4 * i + 2]), a3 = _mm512_castps_pd(t[4 * i + 3]);
-        r[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a0, a2));
-        r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a0, a2));
-        r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(a1, a3));
-        r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(a1, a3));
-    }
-    UNROLL for (int x = 0; x < 4; x++) { /* 128-bit lanes: column 4L+x gathers lane L */
-        __m512 a = _mm512_shuffle_f32x4(r[x], r[4 + x], 0x88);
-        __m512 b = _mm512_shuffle_f32x4(r[x], r[4 + x], 0xdd);
-        __m512 c = _mm512_shuffle_f32x4(r[8 + x], r[12 + x], 0x88);
-        __m512 d = _mm512_shuffle_f32x4(r[8 + x], r[12 + x], 0xdd);
-        _mm512_store_ps(dst + (0 + x) * 16, _mm512_shuffle_f32x4(a, c, 0x88));
-        _mm512_store_ps(dst + (8 + x) * 16, _mm512_shuffle_f32x4(a, c, 0xdd));
-        _mm512_store_ps(dst + (4 + x) * 16, _mm512_shuffle_f32x4(b, d, 0x88));
-        _mm512_store_ps(dst + (12 + x) * 16, _mm512_shuffle_f32x4(b, d, 0xdd));
-    }
+    transpose16_regs(r);
+    UNROLL for (int c = 0; c < 16; c++) _mm512_store_ps(dst + c * 16, r[c]);
 }
 
 /* xt[d * 16 + j] = x[j * ld + d] for j < S, d < D (zeros for j >= S); xt holds
