@@ -2,9 +2,10 @@
  *   C[M,N] = alpha * op(A) @ op(B) + beta * C
  * op(A) is A [M,K] (lda >= K), or A^T when trans_a with A stored [K,M] (lda >= M);
  * op(B) is B [K,N] (ldb >= N), or B^T when trans_b with B stored [N,K] (ldb >= K).
- * Small shapes run the in-house register-blocked AVX-512 / AVX2 kernels
- * (chosen at run time from CPUID); large shapes may call OpenBLAS, chosen by
- * measurement (see docs/benchmarks.md). beta == 0 never reads C. */
+ * Every shape runs the in-house register-blocked AVX-512 / AVX2 / portable
+ * kernels (chosen at run time from CPUID); no measured training shape favoured
+ * OpenBLAS, so it is not called (docs/benchmarks.md). beta == 0 never reads C.
+ * Safe to call from several threads at once (replicas). */
 #ifndef DYNLAB_GEMM_H
 #define DYNLAB_GEMM_H
 

@@ -16,6 +16,7 @@
 #include "dynlab/gemm.h"
 
 #include <omp.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -533,11 +534,9 @@ static void sgemm_impl(int trans_a, int trans_b, int M, int N, int K, float alph
             scale_c(M, N, beta, C, ldc);
         return;
     }
-    static int tuned;
-    if (!tuned) {
-        tune_from_env();
-        tuned = 1;
-    }
+    /* Replicas call dl_sgemm from several threads at once: read the environment once. */
+    static pthread_once_t tuned = PTHREAD_ONCE_INIT;
+    pthread_once(&tuned, tune_from_env);
     const gemm_kernel *kr = kernel();
     gemm_job J = {.kr = kr, .trans_a = trans_a, .trans_b = trans_b, .M = M, .N = N, .K = K,
                   .alpha = alpha, .beta = beta, .A = A, .lda = lda, .B = B, .ldb = ldb,
