@@ -21,6 +21,7 @@ typedef struct dl_run_request {
     /* Added for the MPI scale-out (zero = the old behaviour). */
     int no_table;             /* do not print the claims table (sweep jobs) */
     int dp;                   /* data parallel over the MPI ranks (run --dp) */
+    int control;              /* dl_control: DL_CONTROL_UNTRAINED runs with learning disabled */
 } dl_run_request;
 
 /* Resolve the config, create the run directory, run, write summary.json and

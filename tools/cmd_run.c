@@ -130,8 +130,9 @@ int dl_cli_run(const dl_run_request *req, int *failed_claims, char *run_dir, siz
     if (req->out_dir)
         snprintf(dir, sizeof dir, "%s", req->out_dir);
     else
-        snprintf(dir, sizeof dir, "runs/%s/%s-s%llu", req->exp->name, req->preset,
-                 (unsigned long long)req->seed);
+        snprintf(dir, sizeof dir, "runs/%s/%s-s%llu%s", req->exp->name, req->preset,
+                 (unsigned long long)req->seed,
+                 req->control == DL_CONTROL_UNTRAINED ? "-untrained" : "");
     if (run_dir) snprintf(run_dir, run_dir_len, "%s", dir);
     if (!req->dp || dl_dist_rank() == 0) return run_in_dir(req, dir, failed_claims);
     /* Data parallel, rank > 0: the same run in a private scratch directory
@@ -170,6 +171,7 @@ static int run_in_dir(const dl_run_request *req, const char *dir, int *failed_cl
         return DL_EXIT_FAIL;
     }
     run.dp = req->dp; /* after dl_run_open, which clears the struct */
+    run.control = req->control;
     run.title = e->title;
     run.arxiv = e->arxiv;
     run.paper_summary = e->summary;
@@ -202,6 +204,15 @@ static int run_in_dir(const dl_run_request *req, const char *dir, int *failed_cl
         dl_run_close(&run);
         return DL_EXIT_FAIL;
     }
+    if (run.control != DL_CONTROL_NONE && !run.control_applied) {
+        /* A system that ignored the control trained normally: its claims
+         * would be reported as the control's. Refuse rather than mislead. */
+        dl_log(&run, "error: system '%s' does not implement --control %s", e->name,
+               dl_control_name(run.control));
+        run.failed = 1;
+        dl_run_close(&run);
+        return DL_EXIT_FAIL;
+    }
     dl_log(&run, "%s: finished in %.1f s", e->name, dl_now() - run.t_start);
     int failed = 0;
     if (req->no_table) {
@@ -229,6 +240,9 @@ static void run_usage(FILE *f) {
             "  --threads N        OpenMP threads (default: all cores)\n"
             "  --resume           continue from DIR/checkpoint.safetensors (systems that checkpoint)\n"
             "  --quiet            no progress output\n"
+            "  --control untrained  the same run with learning disabled (learning rates zero or\n"
+            "                     training skipped): every claim of kind `learned` should FAIL;\n"
+            "                     default DIR gets the suffix -untrained\n"
             "  --dp               data parallel under `mpirun -np N` (gpt): the batch is split\n"
             "                     over the ranks, gradients averaged by one MPI_Allreduce per step\n"
             "                     (docs/scale-out.md); needs a binary built with MPI\n"
@@ -323,6 +337,12 @@ int dl_cmd_run(int argc, char **argv) {
                 return DL_EXIT_USAGE;
             }
             req.threads = (int)t;
+        } else if ((v = dl_cli_opt(argc, argv, &i, "--control"))) {
+            req.control = dl_control_parse(v);
+            if (req.control < 0) {
+                fprintf(stderr, "dynlab run: --control expects 'none' or 'untrained', got '%s'\n", v);
+                return DL_EXIT_USAGE;
+            }
         } else if (!strcmp(argv[i], "--resume")) {
             req.resume = 1;
         } else if (!strcmp(argv[i], "--quiet")) {

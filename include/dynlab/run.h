@@ -17,8 +17,21 @@ extern "C" {
 #define DL_MAX_PLOTS 48
 #define DL_MAX_FINAL 128
 
+/* What a claim certifies (DESIGN.md, "Experiments"):
+ *   LEARNED     a property training must produce; it must FAIL under
+ *               `--control untrained` (the same run with learning disabled);
+ *   STRUCTURAL  an exact identity, a closed form, a solver's optimality or a
+ *               property that holds by architecture; it may pass untrained.
+ * UNSPECIFIED is what the legacy dl_claim_add records until its call site
+ * declares a kind. */
+typedef enum { DL_CLAIM_UNSPECIFIED = 0, DL_CLAIM_LEARNED = 1, DL_CLAIM_STRUCTURAL = 2 } dl_claim_kind;
+
+/* The run's control setting (`dynlab run EXP --control untrained`). */
+typedef enum { DL_CONTROL_NONE = 0, DL_CONTROL_UNTRAINED = 1 } dl_control;
+
 typedef struct dl_claim {
     char id[16];           /* "C1" */
+    int kind;              /* dl_claim_kind */
     char statement[256];   /* the paper's claim as a check */
     char source[160];      /* where the paper states it (abstract, Prop. 1, spec §1.6 ...) */
     char threshold[96];    /* human-readable threshold, e.g. ">= 0.95" */
@@ -55,6 +68,11 @@ typedef struct dl_run {
      * by the CLI; a system that supports it all-reduces its gradients
      * (src/dist/dist.h). Only rank 0's run directory is the real one. */
     int dp;
+    /* Control run: set by the CLI before run(); a system reads it through
+     * dl_run_untrained(), which also records that the system honoured it
+     * (the CLI refuses to report a control run the system ignored). */
+    int control;           /* dl_control */
+    int control_applied;
 } dl_run;
 
 /* Create dir (and plots/), open log.txt and metrics.jsonl (append on resume). */
@@ -77,9 +95,22 @@ void dl_metrics_end(dl_run *run);
 void dl_final(dl_run *run, const char *key, double value);
 void dl_final_str(dl_run *run, const char *key, const char *value);
 
-/* Record a claim check. measured_text may be NULL. Returns `pass`. */
+/* Record a claim check of the given kind (dl_claim_kind). measured_text may
+ * be NULL. Returns `pass`. */
+int dl_claim_check(dl_run *run, int kind, const char *id, const char *statement, const char *source,
+                   const char *threshold, double measured, const char *measured_text, int pass);
+/* Legacy form: records kind UNSPECIFIED. New code calls dl_claim_check(). */
 int dl_claim_add(dl_run *run, const char *id, const char *statement, const char *source,
                  const char *threshold, double measured, const char *measured_text, int pass);
+const char *dl_claim_kind_name(int kind);      /* "learned", "structural", "unspecified" */
+const char *dl_control_name(int control);      /* "none", "untrained" */
+/* Parse "none" / "untrained"; -1 when unknown. */
+int dl_control_parse(const char *s);
+
+/* 1 when this run is the untrained control: the system must then disable
+ * every learning step (learning rates zero, or training skipped) and keep
+ * everything else identical. Calling it marks the control as honoured. */
+int dl_run_untrained(dl_run *run);
 /* Print the claims table to stdout. Returns the number of failed claims. */
 int dl_claims_print(const dl_run *run);
 

@@ -264,10 +264,37 @@ void dl_final_str(dl_run *run, const char *key, const char *value) {
     run->final[i].is_text = 1;
 }
 
+const char *dl_claim_kind_name(int kind) {
+    return kind == DL_CLAIM_LEARNED ? "learned" : kind == DL_CLAIM_STRUCTURAL ? "structural" : "unspecified";
+}
+
+const char *dl_control_name(int control) {
+    return control == DL_CONTROL_UNTRAINED ? "untrained" : "none";
+}
+
+int dl_control_parse(const char *s) {
+    if (!strcmp(s, "none")) return DL_CONTROL_NONE;
+    if (!strcmp(s, "untrained")) return DL_CONTROL_UNTRAINED;
+    return -1;
+}
+
+int dl_run_untrained(dl_run *run) {
+    if (run->control != DL_CONTROL_UNTRAINED) return 0;
+    run->control_applied = 1;
+    return 1;
+}
+
 int dl_claim_add(dl_run *run, const char *id, const char *statement, const char *source,
                  const char *threshold, double measured, const char *measured_text, int pass) {
+    return dl_claim_check(run, DL_CLAIM_UNSPECIFIED, id, statement, source, threshold, measured,
+                          measured_text, pass);
+}
+
+int dl_claim_check(dl_run *run, int kind, const char *id, const char *statement, const char *source,
+                   const char *threshold, double measured, const char *measured_text, int pass) {
     if (run->n_claims >= DL_MAX_CLAIMS) return pass;
     dl_claim *c = &run->claims[run->n_claims++];
+    c->kind = kind;
     snprintf(c->id, sizeof c->id, "%s", id);
     snprintf(c->statement, sizeof c->statement, "%s", statement);
     snprintf(c->source, sizeof c->source, "%s", source);
@@ -296,7 +323,10 @@ static int wrap_line(const char *text, int width) {
 int dl_claims_print(const dl_run *run) {
     enum { W = 60 };
     int failed = 0;
-    printf("\n%s: claims\n", run->exp);
+    if (run->control == DL_CONTROL_UNTRAINED)
+        printf("\n%s: claims (control: untrained; every `learned` claim should FAIL)\n", run->exp);
+    else
+        printf("\n%s: claims\n", run->exp);
     printf("  %-4s %-6s %-*s %-20s %s\n", "id", "result", W, "claim", "threshold", "measured");
     for (int i = 0; i < run->n_claims; i++) {
         const dl_claim *c = &run->claims[i];
@@ -315,7 +345,7 @@ int dl_claims_print(const dl_run *run) {
             printf("  %-11s %.*s\n", "", len, st);
             for (st += len; *st == ' '; st++) {}
         }
-        printf("  %-11s source: %s\n", "", c->source);
+        printf("  %-11s source: %s; kind: %s\n", "", c->source, dl_claim_kind_name(c->kind));
         failed += !c->pass;
     }
     printf("  %d/%d claims passed\n", run->n_claims - failed, run->n_claims);
@@ -382,6 +412,7 @@ int dl_run_close(dl_run *run) {
     if (run->arxiv) cJSON_AddStringToObject(root, "arxiv", run->arxiv);
     if (run->paper_summary) cJSON_AddStringToObject(root, "summary", run->paper_summary);
     cJSON_AddStringToObject(root, "preset", run->preset);
+    cJSON_AddStringToObject(root, "control", dl_control_name(run->control));
     cJSON_AddNumberToObject(root, "seed", (double)run->seed);
     cJSON_AddNumberToObject(root, "threads", run->threads);
     cJSON_AddNumberToObject(root, "wall_seconds", dl_now() - run->t_start);
@@ -400,6 +431,7 @@ int dl_run_close(dl_run *run) {
         const dl_claim *c = &run->claims[i];
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "id", c->id);
+        cJSON_AddStringToObject(o, "kind", dl_claim_kind_name(c->kind));
         cJSON_AddStringToObject(o, "statement", c->statement);
         cJSON_AddStringToObject(o, "source", c->source);
         cJSON_AddStringToObject(o, "threshold", c->threshold);
