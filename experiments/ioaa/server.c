@@ -180,6 +180,28 @@ static void reply_error(int fd, int status, const char *type, const char *code, 
     free(t);
 }
 
+/* Replace every byte that is not part of a well-formed UTF-8 sequence by
+ * '?': a character-level model can emit half a multi-byte character, and the
+ * reply must be valid JSON text for strict clients. */
+static void sanitize_utf8(char *s) {
+    unsigned char *p = (unsigned char *)s;
+    while (*p) {
+        int n = *p < 0x80 ? 1 : (*p >> 5) == 6 ? 2 : (*p >> 4) == 14 ? 3 : (*p >> 3) == 30 ? 4 : 0;
+        int ok = n > 0;
+        for (int i = 1; ok && i < n; i++) ok = (p[i] & 0xC0) == 0x80;
+        if (ok && n == 2 && *p < 0xC2) ok = 0;                       /* overlong */
+        if (ok && n == 3 && *p == 0xE0 && p[1] < 0xA0) ok = 0;       /* overlong */
+        if (ok && n == 3 && *p == 0xED && p[1] >= 0xA0) ok = 0;      /* surrogates */
+        if (ok && n == 4 && (*p > 0xF4 || (*p == 0xF0 && p[1] < 0x90) || (*p == 0xF4 && p[1] >= 0x90)))
+            ok = 0;
+        if (!ok) {
+            *p++ = '?';
+            continue;
+        }
+        p += n;
+    }
+}
+
 /* Sample up to max_tokens characters continuing `prompt` (its last seq_len
  * known characters are the context). */
 static char *generate(ioaa_server *s, const char *prompt, double temperature, int max_tokens,
@@ -233,6 +255,7 @@ static char *generate(ioaa_server *s, const char *prompt, double temperature, in
         text[L++] = (char)s->corpus.byte_of[pick];
     }
     text[L] = 0;
+    sanitize_utf8(text);
     free(seq);
     free(p);
     return text;
