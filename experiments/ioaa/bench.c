@@ -53,7 +53,7 @@ static void *worker(void *arg) {
         free(answer);
         pthread_mutex_lock(&c->lock);
         if (pts < 0) {
-            if (!c->failed) snprintf(c->err, sizeof c->err, "%s/%s/%s: %s", p->year, p->part, p->id, err);
+            if (!c->failed) snprintf(c->err, sizeof c->err, "%.15s/%.31s/%.63s: %.380s", p->year, p->part, p->id, err);
             c->failed = 1;
         } else {
             r->points = pts;

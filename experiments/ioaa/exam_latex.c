@@ -150,9 +150,9 @@ static int add_problem(ioaa_exam *ex, const char *path, const char *year, const 
     ex->p = grown;
     ioaa_problem *pr = &ex->p[ex->n];
     memset(pr, 0, sizeof *pr);
-    snprintf(pr->year, sizeof pr->year, "%s", year);
-    snprintf(pr->part, sizeof pr->part, "%s", part);
-    snprintf(pr->id, sizeof pr->id, "%s", stem);
+    snprintf(pr->year, sizeof pr->year, "%.15s", year);
+    snprintf(pr->part, sizeof pr->part, "%.31s", part);
+    snprintf(pr->id, sizeof pr->id, "%.63s", stem);
     int rc = ioaa_problem_parse(pr, text, len, sub, sizeof sub);
     free(text);
     if (rc) {
