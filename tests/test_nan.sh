@@ -127,6 +127,11 @@ for name, t in hdr.items():
     if (suffix and name.endswith(suffix)) or (not suffix and not name.endswith(state)):
         off = 8 + n + t["data_offsets"][0] + 4 * 5
         b[off:off + 4] = struct.pack("<f", value)
+        # keep the data checksum valid: this checks the finiteness test behind it
+        import zlib
+        crc = b"%08x" % (zlib.crc32(bytes(b[8 + n:])) & 0xffffffff)
+        k = b.index(b'"dynlab_crc32":"') + len(b'"dynlab_crc32":"')
+        b[k:k + 8] = crc
         open(path, "wb").write(b)
         print(name)
         break
