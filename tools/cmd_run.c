@@ -104,6 +104,11 @@ static int resolve_config(const dl_run_request *req, void *cfg, char *err, size_
     }
     for (int i = 0; i < req->n_sets; i++)
         if (dl_config_apply_set(e->schema, cfg, req->sets[i], err, errlen)) return -1;
+    dl_config_check_fn check = dl_experiment_check(e);
+    if (check && check(cfg, sub, sizeof sub)) {
+        snprintf(err, errlen, "configuration of '%s': %s", e->name, sub);
+        return -1;
+    }
     return 0;
 }
 
