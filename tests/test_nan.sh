@@ -43,7 +43,7 @@ same_tree() {
   if [ -n "$grown" ]; then
     cmp -s -n "$(stat -c %s "$a/$grown")" "$a/$grown" "$b/$grown" || fail "$what: $grown was rewritten, not appended to"
   fi
-  diff -r -x '*.failed' ${grown:+-x "$grown"} "$a" "$b" >"$tmp/diff" || { fail "$what: files changed"; head -5 "$tmp/diff"; }
+  diff -r -x '*.failed' -x .lock ${grown:+-x "$grown"} "$a" "$b" >"$tmp/diff" || { fail "$what: files changed"; head -5 "$tmp/diff"; }
   extra=$(cd "$b" && find . -type f ! -name '*.failed' | sort | comm -13 <(cd "$a" && find . -type f | sort) -)
   [ -z "$extra" ] || fail "$what: new files $extra"
 }
