@@ -77,6 +77,15 @@ static void test_shape_overflow(void **st) {
               "{\"x\":{\"dtype\":\"F32\",\"shape\":[2097152,2097152,2097152],\"data_offsets\":[0,4]}}",
               4);
     expect_open_error(path, "more than 2^40 elements");
+    /* A tensor name with a newline: the error stays one line (fuzz_safetensors). */
+    write_raw(path, "{\"x\\ny\":{\"dtype\":\"Q9\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4);
+    {
+        char e2[512] = "";
+        dl_st_file *g = dl_st_open(path, e2, sizeof e2);
+        assert_null(g);
+        assert_non_null(strstr(e2, "unknown dtype"));
+        assert_null(strchr(e2, '\n'));
+    }
     /* A zero dimension first keeps the count at zero: a valid empty tensor. */
     write_raw(path, "{\"x\":{\"dtype\":\"F32\",\"shape\":[0,1099511627776,1099511627776],"
                     "\"data_offsets\":[0,0]}}", 0);

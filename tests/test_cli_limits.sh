@@ -97,6 +97,10 @@ expect 2 "--set UTF-16 surrogate" "not valid UTF-8" -- "$D" run gpt "${q[@]}" --
 printf '{"sample": {"prompt": "\xfe"}}' >bad8.json
 expect 2 "--config non-UTF-8 string" "not valid UTF-8" -- "$D" run gpt "${q[@]}" --out o --config bad8.json
 
+# A newline inside a key or value stays inside the one error line (fuzz_config).
+expect 2 "--set key with a newline" "unknown config key 'no?such'" -- "$D" run icl "${q[@]}" --out o --set $'no\nsuch=1=2'
+expect 2 "--set enum value with a newline" "is not one of" -- "$D" run mot "${q[@]}" --out o --set $'train.loss=a\nb'
+
 # Constraints between two knobs are configuration errors: exit 2, nothing created.
 expect 2 "parity phase1 above steps" "train.phase1_steps=50 must be below train.steps=10" -- \
   "$D" run parity "${q[@]}" --out p --set train.steps=10 --set train.phase1_steps=50

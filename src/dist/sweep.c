@@ -159,6 +159,28 @@ dl_sweep_job *dl_sweep_jobs(const char *preset, const uint64_t *seeds, int n_see
     return jobs;
 }
 
+static int cmp_name(const void *a, const void *b) {
+    const dl_sweep_job *x = *(const dl_sweep_job *const *)a, *y = *(const dl_sweep_job *const *)b;
+    return strcmp(x->name, y->name);
+}
+
+int dl_sweep_check_names(const dl_sweep_job *jobs, int n_jobs, char *err, size_t errlen) {
+    const dl_sweep_job **by = malloc((size_t)(n_jobs > 0 ? n_jobs : 1) * sizeof *by);
+    if (!by) return -1;
+    for (int j = 0; j < n_jobs; j++) by[j] = &jobs[j];
+    qsort(by, (size_t)n_jobs, sizeof *by, cmp_name);
+    int rc = 0;
+    for (int j = 1; j < n_jobs && !rc; j++)
+        if (!strcmp(by[j - 1]->name, by[j]->name)) {
+            snprintf(err, errlen, "jobs %d and %d would share the run directory '%.200s' (a seed or "
+                     "grid value repeated, or values that differ only in characters replaced by '_')",
+                     by[j - 1]->index + 1, by[j]->index + 1, by[j]->name);
+            rc = -1;
+        }
+    free(by);
+    return rc;
+}
+
 static char *slurp(const char *path) {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;

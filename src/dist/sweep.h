@@ -39,6 +39,10 @@ int dl_sweep_count_jobs(int n_seeds, const dl_sweep_axis *axes, int n_axes, char
 dl_sweep_job *dl_sweep_jobs(const char *preset, const uint64_t *seeds, int n_seeds,
                             const dl_sweep_axis *axes, int n_axes, int *n_jobs);
 
+/* -1 + err when two jobs would write the same run directory (names are
+ * cleaned to [A-Za-z0-9._=+-], and seeds or values may repeat). */
+int dl_sweep_check_names(const dl_sweep_job *jobs, int n_jobs, char *err, size_t errlen);
+
 /* Static round-robin schedule: job j runs on rank j mod size. */
 static inline int dl_sweep_owner(int job, int size) { return size > 0 ? job % size : 0; }
 

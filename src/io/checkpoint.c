@@ -295,5 +295,8 @@ int dl_checkpoint_load(const char *path, dl_params *ps, dl_optim *o, int64_t *st
     rc = 0;
 out:
     dl_st_close(f);
+    /* Names in the message come from the file: keep it one line. */
+    for (char *p = err; rc && err && *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = '?';
     return rc;
 }

@@ -15,6 +15,10 @@ static void set_err(char *err, size_t n, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(err, n, fmt, ap);
     va_end(ap);
+    /* Keys and values come from the user: a newline or other control byte in
+     * them must not split the one error line (found by fuzz_config). */
+    for (char *p = err; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = '?';
 }
 
 static const dl_field *find_field(const dl_config_schema *s, const char *key) {

@@ -89,22 +89,40 @@ int dl_idx_read(const char *path, dl_idx *out, char *err, size_t errlen)
     }
     out->ndim = ndim;
     out->count = count;
-    out->data = malloc((size_t)count);
+    /* The header's size is a claim: memory grows with the bytes that really
+     * arrive (a 20-byte file claiming 2^34 bytes fails as truncated, without
+     * a 16 GiB allocation first). */
+    size_t cap = count < (1 << 20) ? (size_t)count : (size_t)1 << 20, got = 0;
+    out->data = malloc(cap);
+    while (out->data) {
+        size_t want = cap - got;
+        if (want > 0 && gz_read_all(f, out->data + got, want)) {
+            int zerr = 0;
+            const char *zmsg = gzerror(f, &zerr);
+            char msg[160];
+            snprintf(msg, sizeof msg, "truncated or corrupt IDX data (expected %lld bytes%s%s)",
+                     (long long)count, zerr < 0 ? "; zlib: " : "", zerr < 0 ? zmsg : "");
+            set_err(err, errlen, "%s: %s", path, msg);
+            gzclose(f);
+            dl_idx_free(out);
+            return -1;
+        }
+        got = cap;
+        if ((int64_t)got == count) break;
+        size_t ncap = cap * 2 > (size_t)count ? (size_t)count : cap * 2;
+        uint8_t *nd = realloc(out->data, ncap);
+        if (!nd) {
+            free(out->data);
+            out->data = NULL;
+            break;
+        }
+        out->data = nd;
+        cap = ncap;
+    }
     if (!out->data) {
         set_err(err, errlen, "%s: %s", path, "out of memory");
         gzclose(f);
         memset(out, 0, sizeof *out);
-        return -1;
-    }
-    if (gz_read_all(f, out->data, (size_t)count)) {
-        int zerr = 0;
-        const char *zmsg = gzerror(f, &zerr);
-        char msg[160];
-        snprintf(msg, sizeof msg, "truncated or corrupt IDX data (expected %lld bytes%s%s)",
-                 (long long)count, zerr < 0 ? "; zlib: " : "", zerr < 0 ? zmsg : "");
-        set_err(err, errlen, "%s: %s", path, msg);
-        gzclose(f);
-        dl_idx_free(out);
         return -1;
     }
     /* A gzip stream must end cleanly; trailing garbage or a bad CRC is an error. */

@@ -70,7 +70,12 @@ struct dl_st_file {
 };
 
 static void seterr(char *err, size_t errlen, const char *fmt, const char *a, const char *b) {
-    if (err && errlen) snprintf(err, errlen, fmt, a, b);
+    if (!err || !errlen) return;
+    snprintf(err, errlen, fmt, a, b);
+    /* Tensor names come from the file: a newline in one must not split the
+     * one error line (found by fuzz_safetensors). */
+    for (char *p = err; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = '?';
 }
 
 static void *xmalloc(size_t n) {
