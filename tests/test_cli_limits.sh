@@ -108,6 +108,10 @@ expect 2 "gpt d_model / heads" "model.d_model (64) must be divisible by model.he
   "$D" run gpt "${q[@]}" --out p --set model.heads=3
 expect 2 "mot eps_lo >= eps_hi" "claims.eps_lo must be smaller than claims.eps_hi" -- \
   "$D" run mot "${q[@]}" --out p --set claims.eps_lo=0.9 --set claims.eps_hi=0.1
+expect 2 "treepath labels below the tree" "backward.labels=3 is smaller than the 31 nodes" -- \
+  "$D" run treepath "${q[@]}" --out p --set backward.labels=3
+expect 2 "monitor d_model / heads" "forecaster.d_model (32) must be a multiple of forecaster.heads (3)" -- \
+  "$D" run monitor "${q[@]}" --out p --set forecaster.heads=3
 expect 2 "sweep job with phase1 above steps" "train.phase1_steps=7 must be below train.steps=5" -- \
   "$D" sweep parity --quiet -o sp --grid train.steps=5,10 --set train.phase1_steps=7
 [ ! -e p ] && [ ! -e sp ] || fail "a configuration error created a directory"
