@@ -5,9 +5,10 @@
 #     lock dies with its process (SIGKILL leaves no stale lock);
 #  2. temp files of atomic writes left by a killed run are removed;
 #  3. a failed resume loses nothing: metrics.jsonl, checkpoint.safetensors and
-#     config.json are as before the resume (a resume that fails after the
-#     metrics rows were trimmed, and one that hits a full disk, simulated by
-#     RLIMIT_FSIZE), and a retried resume succeeds;
+#     config.json are as before the resume (a resume that hits a full disk,
+#     simulated by RLIMIT_FSIZE, after it trimmed the metrics rows beyond its
+#     checkpoint), and a retried resume succeeds and matches an
+#     uninterrupted run;
 #  4. metrics.jsonl that cannot be written fails the run with its own line;
 #  5. `dynlab report` on a directory holding .prev files (an interrupted
 #     run) reads the complete run's files, not a mix.
@@ -94,18 +95,20 @@ if [ -d /usr/share/games/fortunes ]; then
   cp "$tmp/ckpt8" "$r/checkpoint.safetensors"
   before=$(snap "$r")
   rows=$(wc -l <"$r/metrics.jsonl")
-  # (a) fails after trimming (train.replicas must divide the batch)
+  # (a) a configuration error on resume: refused before the directory is touched
   "$D" "${g[@]}" --out "$r" --resume --set train.replicas=3 >/dev/null 2>"$tmp/a.err"
   rc=$?
-  [ "$rc" -eq 1 ] || fail "failed resume: exit $rc, expected 1"
-  [ "$before" = "$(snap "$r")" ] || fail "failed resume changed metrics.jsonl/checkpoint/config ($rows rows before, $(wc -l <"$r/metrics.jsonl") after)"
-  ls "$r"/*.prev >/dev/null 2>&1 && fail "failed resume left .prev files"
-  # (b) a full disk: writes beyond 40 KiB fail (EFBIG), the checkpoint cannot be saved
+  [ "$rc" -eq 2 ] || fail "resume with a bad configuration: exit $rc, expected 2"
+  [ "$before" = "$(snap "$r")" ] || fail "resume with a bad configuration changed files"
+  # (b) a full disk: writes beyond 40 KiB fail (EFBIG). The resume trims the
+  #     rows beyond its checkpoint, trains, then cannot save the checkpoint of
+  #     step 12: everything must be put back (the trimmed rows included).
   (trap '' XFSZ; ulimit -f 40; exec "$D" "${g[@]}" --out "$r" --resume) >/dev/null 2>"$tmp/b.err"
   rc=$?
   [ "$rc" -eq 1 ] || { fail "resume on a full disk: exit $rc, expected 1"; cat "$tmp/b.err"; }
   grep -q "error" "$tmp/b.err" || fail "resume on a full disk: no error line"
-  [ "$before" = "$(snap "$r")" ] || fail "resume on a full disk changed metrics.jsonl/checkpoint/config"
+  [ "$before" = "$(snap "$r")" ] || fail "resume on a full disk changed metrics.jsonl/checkpoint/config ($rows rows before, $(wc -l <"$r/metrics.jsonl") after)"
+  ls "$r"/*.prev >/dev/null 2>&1 && fail "failed resume left .prev files"
   # (c) the retry succeeds and matches an uninterrupted run
   "$D" "${g[@]}" --out "$r" --resume >/dev/null 2>"$tmp/c.err" || { cat "$tmp/c.err"; fail "retried resume"; }
   "$D" "${g[@]}" --out "$tmp/u" >/dev/null 2>"$tmp/u.err" || { cat "$tmp/u.err"; fail "uninterrupted run"; }
