@@ -20,6 +20,10 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/dynlab-rundir-XXXXXX")
 holder=
 cleanup() { [ -n "$holder" ] && kill -9 "$holder" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
+# Short runs: icl without its sweep; gpt on a small model (ASan runs it ~40x slower).
+icl=(run icl --quiet --threads 1 --set train.steps=40 --set sweep.enabled=false --set eval.size=64)
+steps=40
+[ "${DYNLAB_SANITIZED:-0}" = 1 ] && steps=12
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 # one_line FILE NEEDLE: FILE has exactly one non-empty line and it holds NEEDLE
@@ -43,18 +47,18 @@ time.sleep(120)
 EOF
 holder=$!
 for _ in $(seq 100); do [ -s "$tmp/holder.pid" ] && break; sleep 0.1; done
-"$D" run icl --quiet --out "$tmp/l" >/dev/null 2>"$tmp/l.err"
+"$D" "${icl[@]}" --out "$tmp/l" >/dev/null 2>"$tmp/l.err"
 rc=$?
 [ "$rc" -eq 1 ] || fail "locked directory: exit $rc, expected 1"
 one_line "$tmp/l.err" "is in use by another dynlab run (pid $holder)"
 [ ! -e "$tmp/l/config.json" ] || fail "locked directory: the second run wrote config.json"
 kill -9 "$holder"; wait "$holder" 2>/dev/null; holder=
-"$D" run icl --quiet --out "$tmp/l" >/dev/null 2>"$tmp/l2.err" || { fail "after the holder died: run failed"; cat "$tmp/l2.err"; }
+"$D" "${icl[@]}" --out "$tmp/l" >/dev/null 2>"$tmp/l2.err" || { fail "after the holder died: run failed"; cat "$tmp/l2.err"; }
 echo "lock: $(cat "$tmp/l.err")"
 
 # Two real runs: the second, started while the first trains, is refused; the
 # first completes with a consistent directory.
-gpt=(run gpt --quick --threads 1 --quiet --set train.steps=40 --set eval.every=20
+gpt=(run gpt --quick --threads 1 --quiet --set train.steps=$steps --set eval.every=20
      --set ckpt.every=8 --set eval.windows=16 --set model.d_model=32 --set log.every=1)
 if [ -d /usr/share/games/fortunes ]; then
   "$D" "${gpt[@]}" --out "$tmp/c" >/dev/null 2>"$tmp/c1.err" &
@@ -65,18 +69,18 @@ if [ -d /usr/share/games/fortunes ]; then
   wait "$first" || { fail "first of two concurrent runs failed"; cat "$tmp/c1.err"; }
   [ "$rc" -eq 1 ] || fail "concurrent second run: exit $rc, expected 1"
   one_line "$tmp/c2.err" "(pid $first)"
-  $PY - "$tmp/c/metrics.jsonl" <<'EOF' || fail "concurrent runs: metrics.jsonl is not one run's rows"
+  $PY - "$tmp/c/metrics.jsonl" $steps <<'EOF' || fail "concurrent runs: metrics.jsonl is not one run's rows"
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 steps = [r["step"] for r in rows if "train_loss" in r]
-assert steps == list(range(40)), steps
+assert steps == list(range(int(sys.argv[2]))), steps
 EOF
 fi
 
 # ---- 2. stale temp files -------------------------------------------------------
 mkdir -p "$tmp/t"
 touch "$tmp/t/checkpoint.safetensors.tmp.AbC123" "$tmp/t/summary.json.tmp.4242" "$tmp/t/notes.tmp.keep"
-"$D" run icl --quiet --out "$tmp/t" >/dev/null 2>&1 || fail "run into a directory with temp files"
+"$D" "${icl[@]}" --out "$tmp/t" >/dev/null 2>&1 || fail "run into a directory with temp files"
 [ ! -e "$tmp/t/checkpoint.safetensors.tmp.AbC123" ] || fail "stale checkpoint temp file kept"
 [ ! -e "$tmp/t/summary.json.tmp.4242" ] || fail "stale summary temp file kept"
 [ -e "$tmp/t/notes.tmp.keep" ] || fail "a file that is not dynlab's was removed"
@@ -124,9 +128,9 @@ EOF
 fi
 
 # ---- 4. metrics.jsonl unwritable -------------------------------------------------------
-# icl writes ~27 KB of metrics rows; files may not grow beyond 16 KiB (EFBIG,
-# as a full disk fails a write). Plots may fail too (their own lines).
-(trap '' XFSZ; ulimit -f 16; exec "$D" run icl --quiet --out "$tmp/f") >/dev/null 2>"$tmp/f.err"
+# 200 icl steps, a row each: ~27 KB of metrics; files may not grow beyond
+# 16 KiB (EFBIG, as a full disk fails a write). Plots may fail too (their own lines).
+(trap '' XFSZ; ulimit -f 16; exec "$D" "${icl[@]}" --set train.steps=200 --set train.log_every=1 --out "$tmp/f") >/dev/null 2>"$tmp/f.err"
 rc=$?
 [ "$rc" -eq 1 ] || fail "metrics beyond the file size limit: exit $rc, expected 1"
 grep -qF "error: cannot write $tmp/f/metrics.jsonl: File too large; the run is incomplete" "$tmp/f.err" ||
@@ -135,7 +139,7 @@ grep -qF "error: cannot write $tmp/f/metrics.jsonl: File too large; the run is i
 
 # ---- 5. report reads .prev files --------------------------------------------------------
 p="$tmp/p"
-"$D" run icl --quiet --out "$p" >/dev/null 2>&1 || fail "icl run for the report"
+"$D" "${icl[@]}" --out "$p" >/dev/null 2>&1 || fail "icl run for the report"
 for f in config.json metrics.jsonl log.txt; do mv "$p/$f" "$p/$f.prev"; done
 echo '{"step": 0, "interrupted": 1}' >"$p/metrics.jsonl"
 echo '{"marker": "interrupted-run-config"}' >"$p/config.json"
