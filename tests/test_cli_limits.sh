@@ -64,6 +64,9 @@ expect 2 "sweep 64^6 jobs" "more than 10000 jobs" -- "$D" sweep icl --quiet -o s
   --grid a=$v --grid b=$v --grid c=$v --grid d=$v --grid e=$v --grid f=$v
 expect 2 "sweep 64^3 x 4096 seeds" "more than 10000 jobs" -- "$D" sweep icl --quiet -o sw \
   --grid a=$v --grid b=$v --grid c=$v --seeds 1-4096
+# Two jobs into one directory: a repeated seed, values equal once cleaned.
+expect 2 "sweep seeds 1,1" "jobs 1 and 2 would share the run directory 'quick-s1'" -- "$D" sweep icl --quiet -o sw --seeds 1,1
+expect 2 "sweep values 'a b' and 'a_b'" "would share the run directory" -- "$D" sweep icl --quiet -o sw --grid 'data.noise=a b,a_b'
 [ ! -e sw/sweep.json ] || fail "a refused sweep wrote sweep.json"
 
 # reproduce --threads: validated as run --threads.

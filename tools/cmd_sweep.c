@@ -161,6 +161,11 @@ int dl_cmd_sweep(int argc, char **argv) {
         free(jobs);
         goto out;
     }
+    if (dl_sweep_check_names(jobs, n_jobs, err, sizeof err)) {
+        fprintf(stderr, "dynlab sweep: %s\n", err);
+        free(jobs);
+        goto out;
+    }
     /* Every job's run directory DIR/EXP/JOB must fit (no silent truncation). */
     for (int j = 0; j < n_jobs; j++) {
         size_t len = strlen(out) + 1 + strlen(ctx.base.exp->name) + 1 + strlen(jobs[j].name);
