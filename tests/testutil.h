@@ -17,4 +17,7 @@ const char *tu_source_dir(void);
 int tu_sanitized(void);
 /* Max relative error between two float arrays: max|a-b| / max(1e-6, max|b|). */
 double tu_max_rel_err(const float *a, const float *b, long n);
+/* Recompute the "dynlab_crc32" checksum of a safetensors file after a test
+ * patched its bytes on purpose. 0 on success. */
+int tu_st_fix_crc(const char *path);
 #endif

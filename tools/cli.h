@@ -33,6 +33,11 @@ int dl_cli_run(const dl_run_request *req, int *failed_claims, char *run_dir, siz
  * 0, or -1 with one line in err. */
 int dl_cli_check_config(const dl_run_request *req, char *err, size_t errlen);
 
+/* An output directory given by the user (opt names the option in the
+ * message): refused when empty (it would resolve to "/..."), longer than
+ * DL_RUN_DIR_MAX bytes, or an existing non-directory. 0 or -1 + err. */
+int dl_cli_check_out(const char *opt, const char *dir, char *err, size_t errlen);
+
 /* Option parsing helpers: "--name value" or "--name=value". */
 const char *dl_cli_opt(int argc, char **argv, int *i, const char *name);
 int dl_cli_parse_u64(const char *s, uint64_t *out);

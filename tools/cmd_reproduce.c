@@ -42,7 +42,12 @@ int dl_cmd_reproduce(int argc, char **argv) {
                 return DL_EXIT_USAGE;
             }
         } else if ((v = dl_cli_opt(argc, argv, &i, "--threads"))) {
-            threads = atoi(v);
+            uint64_t t; /* as `run --threads` */
+            if (dl_cli_parse_u64(v, &t) || t > 1024) {
+                fprintf(stderr, "dynlab reproduce: --threads expects an integer in [0, 1024], got '%s'\n", v);
+                return DL_EXIT_USAGE;
+            }
+            threads = (int)t;
         } else if (!strcmp(argv[i], "--quiet")) {
             quiet = 1;
         } else if (argv[i][0] == '-') {
@@ -55,6 +60,11 @@ int dl_cmd_reproduce(int argc, char **argv) {
             }
             if (n_names < 64) names[n_names++] = argv[i];
         }
+    }
+    char out_err[400];
+    if (dl_cli_check_out("-o", out, out_err, sizeof out_err)) {
+        fprintf(stderr, "dynlab reproduce: %s\n", out_err);
+        return DL_EXIT_USAGE;
     }
     if (n_names == 0)
         for (int i = 0; i < dl_experiment_count() && i < 64; i++)

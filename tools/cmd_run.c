@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "dist/dist.h"
 #include <omp.h>
+#include "dynlab/data.h"
 #include "dynlab/run.h"
 
 #define MAX_SETS 64
@@ -32,35 +33,49 @@ int dl_cli_parse_u64(const char *s, uint64_t *out) {
     char *end;
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *end || s[0] == '-') return -1;
+    /* strtoull skips leading space and accepts a sign (" -1" would be 2^64-1):
+     * the text must be decimal digits only. */
+    if (s[0] < '0' || s[0] > '9') return -1;
+    if (errno || end == s || *end) return -1;
     *out = v;
     return 0;
 }
 
+/* Config files are small; the bound keeps a wrong path (a FIFO, a device,
+ * a large binary) from hanging the program or exhausting memory. */
+#define CONFIG_FILE_MAX ((int64_t)16 << 20)
+
 static char *read_text_file(const char *path, char *err, size_t errlen) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "cannot open config file '%s': %s", path, strerror(errno));
-        return NULL;
+    char sub[900];
+    char *buf = dl_read_file_max(path, CONFIG_FILE_MAX, NULL, sub, sizeof sub);
+    if (!buf) {
+        /* sub is "<path>: <problem>"; say which file it is. */
+        size_t pl = strlen(path);
+        const char *why = !strncmp(sub, path, pl) && !strncmp(sub + pl, ": ", 2) ? sub + pl + 2 : sub;
+        if (!strncmp(why, "cannot open: ", 13))
+            snprintf(err, errlen, "cannot open config file '%s': %s", path, why + 13);
+        else
+            snprintf(err, errlen, "config file '%s': %s", path, why);
     }
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    if (n < 0 || n > (1 << 24)) {
-        fclose(f);
-        snprintf(err, errlen, "config file '%s' is not a readable JSON file", path);
-        return NULL;
-    }
-    char *buf = malloc((size_t)n + 1);
-    size_t got = buf ? fread(buf, 1, (size_t)n, f) : 0;
-    fclose(f);
-    if (!buf || got != (size_t)n) {
-        free(buf);
-        snprintf(err, errlen, "cannot read config file '%s'", path);
-        return NULL;
-    }
-    buf[n] = 0;
     return buf;
+}
+
+int dl_cli_check_out(const char *opt, const char *dir, char *err, size_t errlen) {
+    struct stat st;
+    if (!dir[0]) {
+        snprintf(err, errlen, "%s must not be empty (it would name the filesystem root)", opt);
+        return -1;
+    }
+    if (strlen(dir) > DL_RUN_DIR_MAX) {
+        snprintf(err, errlen, "%s: a path of %zu bytes is longer than the %d bytes dynlab supports",
+                 opt, strlen(dir), DL_RUN_DIR_MAX);
+        return -1;
+    }
+    if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "%s '%.200s' exists and is not a directory", opt, dir);
+        return -1;
+    }
+    return 0;
 }
 
 /* defaults -> preset -> --config file -> --set overrides */
@@ -89,6 +104,11 @@ static int resolve_config(const dl_run_request *req, void *cfg, char *err, size_
     }
     for (int i = 0; i < req->n_sets; i++)
         if (dl_config_apply_set(e->schema, cfg, req->sets[i], err, errlen)) return -1;
+    dl_config_check_fn check = dl_experiment_check(e);
+    if (check && check(cfg, sub, sizeof sub)) {
+        snprintf(err, errlen, "configuration of '%s': %s", e->name, sub);
+        return -1;
+    }
     return 0;
 }
 
@@ -127,9 +147,14 @@ static int run_in_dir(const dl_run_request *req, const char *dir, int *failed_cl
 
 int dl_cli_run(const dl_run_request *req, int *failed_claims, char *run_dir, size_t run_dir_len) {
     char dir[1024];
-    if (req->out_dir)
+    if (req->out_dir) {
+        char err[400];
+        if (dl_cli_check_out("--out", req->out_dir, err, sizeof err)) {
+            fprintf(stderr, "dynlab: %s\n", err);
+            return DL_EXIT_USAGE;
+        }
         snprintf(dir, sizeof dir, "%s", req->out_dir);
-    else
+    } else
         snprintf(dir, sizeof dir, "runs/%s/%s-s%llu%s", req->exp->name, req->preset,
                  (unsigned long long)req->seed,
                  req->control == DL_CONTROL_UNTRAINED ? "-untrained" : "");
@@ -222,7 +247,7 @@ static int run_in_dir(const dl_run_request *req, const char *dir, int *failed_cl
     }
     if (failed_claims) *failed_claims = failed;
     if (dl_run_close(&run)) {
-        fprintf(stderr, "dynlab: cannot write %s/summary.json\n", dir);
+        if (!run.failed) fprintf(stderr, "dynlab: cannot write %s/summary.json\n", dir);
         return DL_EXIT_FAIL;
     }
     return DL_EXIT_OK;

@@ -141,11 +141,41 @@ int dl_cmd_sweep(int argc, char **argv) {
         fprintf(stderr, "dynlab sweep: %s\n", err);
         goto out;
     }
+    if (dl_sweep_count_jobs(n_seeds, axes, n_axes, err, sizeof err) < 0) {
+        fprintf(stderr, "dynlab sweep: %s\n", err);
+        free(seeds);
+        goto out;
+    }
     dl_sweep_job *jobs = dl_sweep_jobs(ctx.base.preset, seeds, n_seeds, axes, n_axes, &n_jobs);
     free(seeds);
     if (!jobs) {
+        fprintf(stderr, "dynlab sweep: out of memory for %d jobs\n", n_jobs);
         rc = DL_EXIT_FAIL;
         goto out;
+    }
+    char def_out[256];
+    snprintf(def_out, sizeof def_out, "sweeps/%s", ctx.base.exp->name);
+    if (!out) out = def_out;
+    if (dl_cli_check_out("--out", out, err, sizeof err)) {
+        fprintf(stderr, "dynlab sweep: %s\n", err);
+        free(jobs);
+        goto out;
+    }
+    if (dl_sweep_check_names(jobs, n_jobs, err, sizeof err)) {
+        fprintf(stderr, "dynlab sweep: %s\n", err);
+        free(jobs);
+        goto out;
+    }
+    /* Every job's run directory DIR/EXP/JOB must fit (no silent truncation). */
+    for (int j = 0; j < n_jobs; j++) {
+        size_t len = strlen(out) + 1 + strlen(ctx.base.exp->name) + 1 + strlen(jobs[j].name);
+        if (len > DL_RUN_DIR_MAX || strlen(jobs[j].name) + 1 >= sizeof jobs[j].name) {
+            fprintf(stderr, "dynlab sweep: run directory of job %s would be %zu bytes long, more "
+                    "than the %d bytes dynlab supports (shorten --out)\n", jobs[j].name, len,
+                    DL_RUN_DIR_MAX);
+            free(jobs);
+            goto out;
+        }
     }
     /* Every job's configuration is checked before anything runs (same result
      * on every rank, so all ranks stop together on a bad knob). */
@@ -170,9 +200,6 @@ int dl_cmd_sweep(int argc, char **argv) {
     }
     const int rank = dl_dist_rank(), size = dl_dist_size();
     ctx.base.threads = threads >= 0 ? threads : size > 1 ? 1 : 0;
-    char def_out[256];
-    snprintf(def_out, sizeof def_out, "sweeps/%s", ctx.base.exp->name);
-    if (!out) out = def_out;
     if (rank == 0 && verbose)
         fprintf(stderr, "sweep: %s, preset %s: %d jobs on %d rank%s (static round-robin) -> %s\n",
                 ctx.base.exp->name, ctx.base.preset, n_jobs, size, size == 1 ? "" : "s", out);

@@ -358,6 +358,8 @@ done:
     return rc;
 }
 
+int dl_check_dag(const void *cfg, char *err, size_t errlen) { return check_cfg(cfg, err, errlen); }
+
 const dl_experiment dl_exp_dag = {
     .name = "dag",
     .title = "Transformers Provably Learn Directed Acyclic Graphs via Kernel-Guided Mutual Information",

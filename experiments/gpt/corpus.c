@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "dynlab/data.h"
 #include "gpt/gpt.h"
 
 static uint64_t splitmix64(uint64_t x) {
@@ -115,34 +116,16 @@ static int cmp_str(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* A character-level corpus this size is far beyond what the CPU presets
+ * train on; the bound keeps a wrong data.path (a disk image, /dev/zero) from
+ * exhausting memory. */
+#define GPT_CORPUS_MAX ((int64_t)256 << 20)
+
+/* One file of the corpus: a regular file of at most GPT_CORPUS_MAX bytes. */
 static char *read_all(const char *path, size_t *len, char *err, size_t errlen) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "data.path: cannot read '%s': %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 1 << 16, n = 0;
-    char *b = malloc(cap);
-    if (!b) abort();
-    for (;;) {
-        if (n == cap) {
-            cap *= 2;
-            char *nb = realloc(b, cap);
-            if (!nb) abort();
-            b = nb;
-        }
-        size_t k = fread(b + n, 1, cap - n, f);
-        n += k;
-        if (k == 0) break;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(b);
-        snprintf(err, errlen, "data.path: read error on '%s'", path);
-        return NULL;
-    }
-    *len = n;
+    char sub[900];
+    char *b = dl_read_file_max(path, GPT_CORPUS_MAX, len, sub, sizeof sub);
+    if (!b) snprintf(err, errlen, "data.path: %s", sub);
     return b;
 }
 
@@ -261,10 +244,18 @@ int gpt_corpus_load(gpt_corpus *c, const char *path, double val_frac, int min_le
     collect_ctx cc = {0};
     cc.val_frac = val_frac;
     int rc = 0;
+    int64_t total = 0;
     for (int i = 0; i < n_files && rc == 0; i++) {
         size_t len;
         char *text = read_all(files[i], &len, err, errlen);
         if (!text) {
+            rc = -1;
+            break;
+        }
+        total += (int64_t)len;
+        if (total > GPT_CORPUS_MAX) {
+            free(text);
+            snprintf(err, errlen, "data.path: corpus '%s' is larger than the 256 MiB limit", path);
             rc = -1;
             break;
         }

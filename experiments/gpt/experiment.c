@@ -1,3 +1,4 @@
+#include <stdio.h>
 /* Registration of the `gpt` system: a character-level GPT trained with AdamW
  * on the Debian `fortunes` corpus (the foundation issue's end-to-end check). */
 #include <stddef.h>
@@ -69,6 +70,20 @@ static const dl_preset gpt_presets[] = {
               " \"log\": {\"every\": 25}, \"ckpt\": {\"every\": 250}}"},
     {NULL, NULL},
 };
+
+/* Constraints between knobs (configuration errors, exit 2); gpt_run repeats
+ * them, with the data-parallel split, for callers that bypass the CLI. */
+int dl_check_gpt(const void *cfgv, char *err, size_t errlen) {
+    const gpt_cfg *c = cfgv;
+    if (c->d_model % c->heads != 0)
+        snprintf(err, errlen, "model.d_model (%d) must be divisible by model.heads (%d)", c->d_model,
+                 c->heads);
+    else if (c->batch % c->replicas != 0)
+        snprintf(err, errlen, "train.replicas (%d) must divide train.batch (%d)", c->replicas, c->batch);
+    else
+        return 0;
+    return -1;
+}
 
 const dl_experiment dl_exp_gpt = {
     .name = "gpt",

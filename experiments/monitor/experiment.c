@@ -3,6 +3,7 @@
  * PSGD), the adversarial family, the identically-distributed-rows families,
  * the PSGD learner, the transformer forecaster, then claims and plots. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "dynlab/experiment.h"
@@ -489,6 +490,24 @@ out:
     mon_chain_free(&ch);
     free(res);
     return rc;
+}
+
+/* Constraints between knobs: configuration errors (exit 2) before the run;
+ * the forecaster repeats them for callers that bypass the CLI. */
+int dl_check_monitor(const void *cfgv, char *err, size_t errlen) {
+    const mon_cfg *c = cfgv;
+    if (!c->fc_enabled) return 0;
+    if (c->n > 64)
+        snprintf(err, errlen, "the forecaster supports chain.n <= 64 (got %d)", c->n);
+    else if (c->fc_p_obs_lo > c->fc_p_obs_hi)
+        snprintf(err, errlen, "forecaster.p_obs_lo (%g) must not exceed forecaster.p_obs_hi (%g)",
+                 c->fc_p_obs_lo, c->fc_p_obs_hi);
+    else if (c->fc_d_model % c->fc_heads)
+        snprintf(err, errlen, "forecaster.d_model (%d) must be a multiple of forecaster.heads (%d)",
+                 c->fc_d_model, c->fc_heads);
+    else
+        return 0;
+    return -1;
 }
 
 const dl_experiment dl_exp_monitor = {

@@ -2,10 +2,29 @@
  * gate and three-stage training (arXiv 2510.27004). Every constant is a knob;
  * docs/papers/mot.md explains each reconstructed choice. */
 #include <stddef.h>
+#include <stdio.h>
 #include "dynlab/experiment.h"
 #include "mot/mot.h"
 
 int mot_run(const void *cfg, dl_run *run);
+
+/* Constraints between knobs (configuration errors, exit 2); mot_run repeats
+ * them for callers that bypass the CLI. */
+int dl_check_mot(const void *cfgv, char *err, size_t errlen)
+{
+    const mot_cfg *c = cfgv;
+    if (c->n_conflict > c->n_classes - 1 || c->seq_len < 2 + c->n_conflict ||
+        c->d < 2 * c->n_classes + (c->n_classes + 1) / 2) {
+        snprintf(err, errlen, "invalid data shape: need data.n_conflict <= data.n_classes-1, "
+                              "data.seq_len >= 2 + data.n_conflict, data.d >= 2.5 * data.n_classes");
+        return -1;
+    }
+    if (!(c->eps_lo < c->eps_hi)) {
+        snprintf(err, errlen, "claims.eps_lo must be smaller than claims.eps_hi");
+        return -1;
+    }
+    return 0;
+}
 
 static const dl_field fields[] = {
     DL_FIELD_INT(mot_cfg, d, "data.d", 32, 8, 4096, "token dimension (>= 2.5 N: identifier, marker, label directions)"),

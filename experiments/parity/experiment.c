@@ -81,25 +81,32 @@ static const dl_preset pa_presets[] = {
               " \"steps\": 10000}, \"log\": {\"points\": 120}}"},
     {NULL, NULL}};
 
+/* Constraints between knobs: a configuration error (exit 2) before the run. */
+int dl_check_parity(const void *vc, char *err, size_t errlen) {
+    const pa_cfg *c = vc;
+    if (c->train_min > c->train_max)
+        snprintf(err, errlen, "data.train_min_len=%d exceeds data.train_max_len=%d", c->train_min,
+                 c->train_max);
+    else if (c->test_min > c->test_max)
+        snprintf(err, errlen, "data.test_min_len=%d exceeds data.test_max_len=%d", c->test_min,
+                 c->test_max);
+    else if (c->phase1_steps >= c->steps)
+        snprintf(err, errlen, "train.phase1_steps=%d must be below train.steps=%d", c->phase1_steps,
+                 c->steps);
+    else
+        return 0;
+    return -1;
+}
+
 static int check_cfg(const pa_cfg *c, dl_run *run) {
-    if (c->train_min > c->train_max) {
-        dl_log(run, "error: data.train_min_len=%d exceeds data.train_max_len=%d", c->train_min,
-               c->train_max);
-        return -1;
-    }
-    if (c->test_min > c->test_max) {
-        dl_log(run, "error: data.test_min_len=%d exceeds data.test_max_len=%d", c->test_min,
-               c->test_max);
+    char err[256];
+    if (dl_check_parity(c, err, sizeof err)) {
+        dl_log(run, "error: %s", err);
         return -1;
     }
     if (c->test_min <= c->train_max)
         dl_log(run, "warning: held-out lengths start at %d, not beyond the training lengths (<= %d)",
                c->test_min, c->train_max);
-    if (c->phase1_steps >= c->steps) {
-        dl_log(run, "error: train.phase1_steps=%d must be below train.steps=%d", c->phase1_steps,
-               c->steps);
-        return -1;
-    }
     int need = c->test_max + 1;
     if (c->max_pos && strcmp(c->pos, "onehot") == 0 && c->max_pos < need)
         dl_log(run, "note: model.max_pos=%d < %d: later positions get no position embedding",

@@ -67,26 +67,31 @@ static const dl_preset tp_presets[] = {
               " \"log\": {\"every\": 50}, \"eval\": {\"every\": 1000}}"},
     {NULL, NULL}};
 
-static int check_cfg(const tp_cfg *c, dl_run *run) {
+/* Constraints between knobs: configuration errors (exit 2) before the run. */
+int dl_check_treepath(const void *cv, char *err, size_t errlen) {
+    const tp_cfg *c = cv;
     int nb = (1 << (c->bw_depth + 1)) - 1, nf = (1 << (c->fw_depth + 1)) - 1;
-    if (nb > c->bw_labels) {
-        dl_log(run, "error: backward.labels=%d is smaller than the %d nodes of a depth-%d tree",
-               c->bw_labels, nb, c->bw_depth);
-        return -1;
-    }
-    if (nf > c->fw_labels) {
-        dl_log(run, "error: forward.labels=%d is smaller than the %d nodes of a depth-%d tree",
-               c->fw_labels, nf, c->fw_depth);
-        return -1;
-    }
-    if (c->sym_steps > 0 && !tp_is_prime(c->sym_labels)) {
-        dl_log(run, "error: symmetry.labels=%d is not prime (the AGL(1,p) orbit needs a prime)",
-               c->sym_labels);
-        return -1;
-    }
-    if (c->sym_steps > 0 && (1 << (c->sym_depth + 1)) - 1 > c->sym_labels) {
-        dl_log(run, "error: symmetry.labels=%d is smaller than a depth-%d tree", c->sym_labels,
-               c->sym_depth);
+    if (nb > c->bw_labels)
+        snprintf(err, errlen, "backward.labels=%d is smaller than the %d nodes of a depth-%d tree",
+                 c->bw_labels, nb, c->bw_depth);
+    else if (nf > c->fw_labels)
+        snprintf(err, errlen, "forward.labels=%d is smaller than the %d nodes of a depth-%d tree",
+                 c->fw_labels, nf, c->fw_depth);
+    else if (c->sym_steps > 0 && !tp_is_prime(c->sym_labels))
+        snprintf(err, errlen, "symmetry.labels=%d is not prime (the AGL(1,p) orbit needs a prime)",
+                 c->sym_labels);
+    else if (c->sym_steps > 0 && (1 << (c->sym_depth + 1)) - 1 > c->sym_labels)
+        snprintf(err, errlen, "symmetry.labels=%d is smaller than a depth-%d tree", c->sym_labels,
+                 c->sym_depth);
+    else
+        return 0;
+    return -1;
+}
+
+static int check_cfg(const tp_cfg *c, dl_run *run) {
+    char err[256];
+    if (dl_check_treepath(c, err, sizeof err)) {
+        dl_log(run, "error: %s", err);
         return -1;
     }
     return 0;

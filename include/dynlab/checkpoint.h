@@ -23,7 +23,9 @@ void dl_st_add_meta(dl_st_writer *w, const char *key, const char *value); /* __m
 int dl_st_write(dl_st_writer *w, const char *path, char *err, size_t errlen);
 void dl_st_writer_free(dl_st_writer *w);
 
-/* Reader: whole file validated on open (header bounds, offsets, dtype sizes). */
+/* Reader: whole file validated on open (regular file, header bounds, offsets,
+ * dtype sizes, and the data section's CRC-32 when the metadata records one:
+ * dl_st_write always does, under the key "dynlab_crc32"). */
 typedef struct dl_st_file dl_st_file;
 dl_st_file *dl_st_open(const char *path, char *err, size_t errlen);
 void dl_st_close(dl_st_file *f);
@@ -33,6 +35,7 @@ const char *dl_st_name(const dl_st_file *f, int i);
 const float *dl_st_get_f32(const dl_st_file *f, const char *name, int *ndim, int *shape);
 const int64_t *dl_st_get_i64(const dl_st_file *f, const char *name, int64_t *n);
 const char *dl_st_meta(const dl_st_file *f, const char *key);
+int dl_st_has_checksum(const dl_st_file *f); /* 1 when the file's data checksum was verified */
 
 /* Training checkpoint: every parameter by name, optimizer state as
  * "<name>.adam_m"/"<name>.adam_v"/"<name>.momentum", "step", and RNG state. */

@@ -32,6 +32,16 @@ typedef struct dl_experiment {
     int (*run)(const void *cfg, dl_run *run);
 } dl_experiment;
 
+/* Optional constraints that involve several knobs (a phase's steps below the
+ * total, d_model divisible by heads...): a system defines
+ *   int dl_check_<name>(const void *cfg, char *err, size_t errlen);
+ * in its experiment.c (found by the generated registry, no struct field to
+ * fill). It gets the resolved config before any run starts and returns 0, or
+ * -1 with one line in err; the CLI then exits 2 (a configuration error) and
+ * creates nothing. Single-knob ranges belong in the schema. */
+typedef int (*dl_config_check_fn)(const void *cfg, char *err, size_t errlen);
+dl_config_check_fn dl_experiment_check(const dl_experiment *e); /* NULL: none */
+
 int dl_experiment_count(void);
 const dl_experiment *dl_experiment_at(int i);
 const dl_experiment *dl_experiment_find(const char *name);

@@ -16,6 +16,9 @@ extern "C" {
 #define DL_MAX_CLAIMS 32
 #define DL_MAX_PLOTS 48
 #define DL_MAX_FINAL 128
+/* Longest run directory path: leaves room in the fixed path buffers for
+ * every file name below it ("plots/<name>.png", "<file>.prev", temp files). */
+#define DL_RUN_DIR_MAX 900
 
 /* What a claim certifies (DESIGN.md, "Experiments"):
  *   LEARNED     a property training must produce; it must FAIL under
@@ -73,12 +76,20 @@ typedef struct dl_run {
      * (the CLI refuses to report a control run the system ignored). */
     int control;           /* dl_control */
     int control_applied;
+    /* Internal to src/io/run.c: the run directory's lock (descriptor + 1, 0
+     * when none) and whether dl_run_close found metrics.jsonl unwritable. */
+    int lock_fd;
+    int close_failed;
 } dl_run;
 
-/* Create dir (and plots/), open log.txt and metrics.jsonl (append on resume). */
+/* Create dir (and plots/), take the directory's lock (a second run into the
+ * same directory fails with one line naming the holder's pid), open log.txt
+ * and metrics.jsonl (append on resume). */
 int dl_run_open(dl_run *run, const char *exp, const char *dir, uint64_t seed, int threads,
                 int resume, char *err, size_t errlen);
-/* Write summary.json atomically (unless run->failed) and close files. */
+/* Write summary.json atomically (unless run->failed), close files, release
+ * the lock. -1 when summary.json or metrics.jsonl could not be written (for
+ * metrics.jsonl the error line is logged here and run->failed is set). */
 int dl_run_close(dl_run *run);
 
 /* Log line: to stderr (unless quiet; lines starting with "error" always) and

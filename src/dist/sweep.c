@@ -103,8 +103,29 @@ static void append_clean(char *dst, size_t cap, const char *s) {
     dst[n] = 0;
 }
 
+int dl_sweep_count_jobs(int n_seeds, const dl_sweep_axis *axes, int n_axes, char *err,
+                        size_t errlen) {
+    /* Multiplied in 64 bits and compared after each factor: 8 grids of 64
+     * values (2^48 combinations) times 4096 seeds must not wrap. */
+    int64_t total = n_seeds > 0 ? n_seeds : 0;
+    for (int a = 0; a < n_axes && total <= DL_SWEEP_MAX_JOBS; a++) total *= axes[a].n;
+    if (total > DL_SWEEP_MAX_JOBS) {
+        snprintf(err, errlen, "the sweep has more than %d jobs (seeds x the values of every grid), "
+                 "the limit of one sweep", DL_SWEEP_MAX_JOBS);
+        return -1;
+    }
+    if (total <= 0) {
+        snprintf(err, errlen, "the sweep has no jobs");
+        return -1;
+    }
+    return (int)total;
+}
+
 dl_sweep_job *dl_sweep_jobs(const char *preset, const uint64_t *seeds, int n_seeds,
                             const dl_sweep_axis *axes, int n_axes, int *n_jobs) {
+    char err[200];
+    *n_jobs = 0;
+    if (dl_sweep_count_jobs(n_seeds, axes, n_axes, err, sizeof err) < 0) return NULL;
     int combos = 1;
     for (int a = 0; a < n_axes; a++) combos *= axes[a].n;
     int total = combos * n_seeds;
@@ -136,6 +157,28 @@ dl_sweep_job *dl_sweep_jobs(const char *preset, const uint64_t *seeds, int n_see
     }
     *n_jobs = total;
     return jobs;
+}
+
+static int cmp_name(const void *a, const void *b) {
+    const dl_sweep_job *x = *(const dl_sweep_job *const *)a, *y = *(const dl_sweep_job *const *)b;
+    return strcmp(x->name, y->name);
+}
+
+int dl_sweep_check_names(const dl_sweep_job *jobs, int n_jobs, char *err, size_t errlen) {
+    const dl_sweep_job **by = malloc((size_t)(n_jobs > 0 ? n_jobs : 1) * sizeof *by);
+    if (!by) return -1;
+    for (int j = 0; j < n_jobs; j++) by[j] = &jobs[j];
+    qsort(by, (size_t)n_jobs, sizeof *by, cmp_name);
+    int rc = 0;
+    for (int j = 1; j < n_jobs && !rc; j++)
+        if (!strcmp(by[j - 1]->name, by[j]->name)) {
+            snprintf(err, errlen, "jobs %d and %d would share the run directory '%.200s' (a seed or "
+                     "grid value repeated, or values that differ only in characters replaced by '_')",
+                     by[j - 1]->index + 1, by[j]->index + 1, by[j]->name);
+            rc = -1;
+        }
+    free(by);
+    return rc;
 }
 
 static char *slurp(const char *path) {
@@ -174,7 +217,9 @@ static char *job_row(const dl_sweep_job *j, const char *run_dir, int rc, double 
     cJSON *row = cJSON_CreateObject();
     cJSON_AddStringToObject(row, "job", j->name);
     cJSON_AddNumberToObject(row, "index", j->index);
-    cJSON_AddNumberToObject(row, "seed", (double)j->seed);
+    char seed_text[24]; /* an integer literal: exact above 2^53 */
+    snprintf(seed_text, sizeof seed_text, "%llu", (unsigned long long)j->seed);
+    cJSON_AddRawToObject(row, "seed", seed_text);
     cJSON *knobs = cJSON_AddObjectToObject(row, "knobs");
     for (int s = 0; s < j->n_sets; s++) {
         char key[232];
@@ -290,6 +335,11 @@ int dl_sweep_report(const char *exp, const char *preset, const char *out_dir, in
     printf("%-40s %4s %4s %8s %8s  %s\n", "job", "rank", "exit", "claims", "wall s", "failed claims");
     for (int j = 0; j < n_jobs; j++) {
         cJSON *row = rows && rows[j] ? cJSON_Parse(rows[j]) : NULL;
+        if (row) { /* the seed as its exact integer (cJSON parsed it as a double) */
+            char seed_text[24];
+            snprintf(seed_text, sizeof seed_text, "%llu", (unsigned long long)jobs[j].seed);
+            cJSON_ReplaceItemInObjectCaseSensitive(row, "seed", cJSON_CreateRaw(seed_text));
+        }
         if (!row) {
             row = cJSON_CreateObject();
             cJSON_AddStringToObject(row, "job", jobs[j].name);

@@ -10,6 +10,7 @@
 #define DL_SWEEP_MAX_AXES 8
 #define DL_SWEEP_MAX_VALUES 64
 #define DL_SWEEP_MAX_SEEDS 4096
+#define DL_SWEEP_MAX_JOBS 10000 /* each job is a run directory; far above any real sweep */
 
 typedef struct dl_sweep_axis {
     char key[128];
@@ -29,9 +30,18 @@ typedef struct dl_sweep_job {
 int dl_sweep_parse_seeds(const char *spec, uint64_t **seeds, int *n, char *err, size_t errlen);
 /* "train.lr=0.01,0.03" -> axis. -1 + err on bad input. */
 int dl_sweep_parse_axis(const char *spec, dl_sweep_axis *ax, char *err, size_t errlen);
-/* Jobs in order: grid combinations (first axis slowest), seeds fastest. */
+/* Number of jobs (seeds x every axis's values), or -1 + err when it is zero
+ * or above DL_SWEEP_MAX_JOBS (computed without overflow). */
+int dl_sweep_count_jobs(int n_seeds, const dl_sweep_axis *axes, int n_axes, char *err,
+                        size_t errlen);
+/* Jobs in order: grid combinations (first axis slowest), seeds fastest.
+ * NULL when dl_sweep_count_jobs refuses the sweep or memory runs out. */
 dl_sweep_job *dl_sweep_jobs(const char *preset, const uint64_t *seeds, int n_seeds,
                             const dl_sweep_axis *axes, int n_axes, int *n_jobs);
+
+/* -1 + err when two jobs would write the same run directory (names are
+ * cleaned to [A-Za-z0-9._=+-], and seeds or values may repeat). */
+int dl_sweep_check_names(const dl_sweep_job *jobs, int n_jobs, char *err, size_t errlen);
 
 /* Static round-robin schedule: job j runs on rank j mod size. */
 static inline int dl_sweep_owner(int job, int size) { return size > 0 ? job % size : 0; }

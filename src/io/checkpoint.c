@@ -7,10 +7,15 @@
  *   "step"               I64[1], training step to resume at
  *   "optim.step"         I64[1], optimizer step count (Adam bias correction)
  *   "rng_state"          I64[n], caller's RNG words (uint64 bit patterns)
- *   __metadata__: format=dynlab-checkpoint-1, optimizer=sgd|adam|adamw
- * Loading validates everything (names, shapes, optimizer kind, RNG length,
- * finite values) before it changes any parameter, so a bad file leaves the
- * model as it was. Non-finite parameters or optimizer state are refused both
+ *   __metadata__: format=dynlab-checkpoint-2, optimizer=sgd|adam|adamw,
+ *                 dynlab_crc32=<CRC-32 of the data section> (src/io/safetensors.c)
+ * Every optimizer state tensor is written, zeros for a buffer not yet
+ * allocated (the optimizers start from zero buffers, so this resumes
+ * bitwise-identically), and loading requires every one of them: a missing
+ * tensor is an error, never a silent zero. Loading validates everything
+ * (checksum, names, shapes, no unexpected tensor, optimizer kind, 0 <=
+ * optim.step <= step, RNG length, finite values) before it changes any
+ * parameter, so a bad file leaves the model as it was. Non-finite parameters or optimizer state are refused both
  * ways: saving them would overwrite the last good checkpoint with a diverged
  * model, and resuming from them can only produce NaN losses. */
 #include <math.h>
@@ -18,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "dynlab/checkpoint.h"
+
+#define CKPT_FORMAT "dynlab-checkpoint-2" /* -1 had no checksum and optional state */
 
 static const char *kind_name(dl_opt_kind k) {
     return k == DL_OPT_SGD ? "sgd" : k == DL_OPT_ADAM ? "adam" : "adamw";
@@ -75,7 +82,7 @@ int dl_checkpoint_save(const char *path, const dl_params *ps, const dl_optim *o,
         }
     }
     dl_st_writer *w = dl_st_writer_new();
-    dl_st_add_meta(w, "format", "dynlab-checkpoint-1");
+    dl_st_add_meta(w, "format", CKPT_FORMAT);
     if (o) dl_st_add_meta(w, "optimizer", kind_name(o->kind));
     for (int i = 0; i < ps->n; i++) {
         const dl_tensor *t = ps->items[i];
@@ -84,17 +91,25 @@ int dl_checkpoint_save(const char *path, const dl_params *ps, const dl_optim *o,
     if (o) {
         const char *s1, *s2;
         state_names(o, &s1, &s2);
-        for (int i = 0; i < ps->n && i < o->n_state; i++) {
+        float *zeros = NULL; /* stands for buffers not allocated yet */
+        for (int i = 0; i < ps->n; i++) {
             const dl_tensor *t = ps->items[i];
-            if (o->m && o->m[i]) {
-                snprintf(name, sizeof name, "%s.%s", t->name, s1);
-                dl_st_add_f32(w, name, o->m[i], t->ndim, t->shape);
-            }
-            if (s2 && o->v && o->v[i]) {
-                snprintf(name, sizeof name, "%s.%s", t->name, s2);
-                dl_st_add_f32(w, name, o->v[i], t->ndim, t->shape);
+            for (int j = 0; j < 2; j++) {
+                const char *sfx = j ? s2 : s1;
+                if (!sfx) continue;
+                float **tab = j ? o->v : o->m;
+                const float *x = tab && i < o->n_state ? tab[i] : NULL;
+                if (!x) {
+                    free(zeros);
+                    zeros = calloc((size_t)(t->size > 0 ? t->size : 1), sizeof(float));
+                    if (!zeros) abort();
+                    x = zeros;
+                }
+                snprintf(name, sizeof name, "%s.%s", t->name, sfx);
+                dl_st_add_f32(w, name, x, t->ndim, t->shape);
             }
         }
+        free(zeros);
         int64_t os = o->step;
         dl_st_add_i64(w, "optim.step", &os, 1);
     }
@@ -132,9 +147,37 @@ int dl_checkpoint_load(const char *path, dl_params *ps, dl_optim *o, int64_t *st
     int ndim, shape[DL_MAX_DIMS];
     char name[512], a[64], b[64];
     int rc = -1;
-    if (!fmt || strcmp(fmt, "dynlab-checkpoint-1") != 0) {
+    if (fmt && strcmp(fmt, "dynlab-checkpoint-1") == 0) {
+        snprintf(err, errlen, "%s: checkpoint format dynlab-checkpoint-1 (written by an older dynlab, "
+                 "without a checksum) cannot be resumed; start a fresh run", path);
+        goto out;
+    }
+    if (!fmt || strcmp(fmt, CKPT_FORMAT) != 0) {
         snprintf(err, errlen, "%s: not a dynlab checkpoint (metadata format missing)", path);
         goto out;
+    }
+    if (!dl_st_has_checksum(f)) {
+        snprintf(err, errlen, "%s: checkpoint has no content checksum (metadata dynlab_crc32)", path);
+        goto out;
+    }
+    /* Every tensor must be one this model and optimizer expect. */
+    for (int k = 0; k < dl_st_count(f); k++) {
+        const char *nm = dl_st_name(f, k);
+        int known = !strcmp(nm, "step") || !strcmp(nm, "optim.step") || !strcmp(nm, "rng_state");
+        for (int i = 0; i < ps->n && !known; i++) {
+            const char *pn = ps->items[i]->name;
+            size_t pl = strlen(pn);
+            if (strncmp(nm, pn, pl) != 0) continue;
+            if (nm[pl] == 0) known = 1;
+            else if (nm[pl] == '.')
+                known = !strcmp(nm + pl + 1, "adam_m") || !strcmp(nm + pl + 1, "adam_v") ||
+                        !strcmp(nm + pl + 1, "momentum");
+        }
+        if (!known) {
+            snprintf(err, errlen, "%s: unexpected tensor '%.200s' (not a parameter of this model "
+                     "or its optimizer state)", path, nm);
+            goto out;
+        }
     }
     /* Pass 1: validate. */
     for (int i = 0; i < ps->n; i++) {
@@ -164,8 +207,17 @@ int dl_checkpoint_load(const char *path, dl_params *ps, dl_optim *o, int64_t *st
             goto out;
         }
         int64_t n;
-        if (!dl_st_get_i64(f, "optim.step", &n) || n != 1) {
+        const int64_t *os = dl_st_get_i64(f, "optim.step", &n);
+        const int64_t *sp = dl_st_get_i64(f, "step", NULL);
+        if (!os || n != 1) {
             snprintf(err, errlen, "%s: 'optim.step' missing", path);
+            goto out;
+        }
+        /* At most one optimizer update per training step; a negative count
+         * would turn Adam's bias correction around. */
+        if (os[0] < 0 || (sp && os[0] > sp[0])) {
+            snprintf(err, errlen, "%s: 'optim.step' is %lld, outside [0, step = %lld]", path,
+                     (long long)os[0], sp ? (long long)sp[0] : 0LL);
             goto out;
         }
         state_names(o, &s1, &s2);
@@ -176,11 +228,15 @@ int dl_checkpoint_load(const char *path, dl_params *ps, dl_optim *o, int64_t *st
                 if (!sfx) continue;
                 snprintf(name, sizeof name, "%s.%s", t->name, sfx);
                 const float *x = dl_st_get_f32(f, name, &ndim, shape);
-                if (x && !same_shape(t, ndim, shape)) {
+                if (!x) {
+                    snprintf(err, errlen, "%s: optimizer state '%s' missing (or not F32)", path, name);
+                    goto out;
+                }
+                if (!same_shape(t, ndim, shape)) {
                     snprintf(err, errlen, "%s: optimizer state '%s' has the wrong shape", path, name);
                     goto out;
                 }
-                if (x && check_finite_tensor(path, "optimizer state", name, x, t->size,
+                if (check_finite_tensor(path, "optimizer state", name, x, t->size,
                                              " (corrupted or diverged)", err, errlen))
                     goto out;
             }
@@ -188,7 +244,7 @@ int dl_checkpoint_load(const char *path, dl_params *ps, dl_optim *o, int64_t *st
     }
     int64_t n;
     const int64_t *st = dl_st_get_i64(f, "step", &n);
-    if (!st || n != 1 || st[0] < 0) {
+    if (!st || n != 1 || st[0] < 0 || st[0] > ((int64_t)1 << 53)) {
         snprintf(err, errlen, "%s: 'step' missing or invalid", path);
         goto out;
     }
@@ -225,12 +281,7 @@ int dl_checkpoint_load(const char *path, dl_params *ps, dl_optim *o, int64_t *st
                 if (!sfx) continue;
                 float **slot = j ? &o->v[i] : &o->m[i];
                 snprintf(name, sizeof name, "%s.%s", t->name, sfx);
-                const float *src = dl_st_get_f32(f, name, NULL, NULL);
-                if (!src) { /* never stepped when saved: state is zero */
-                    free(*slot);
-                    *slot = NULL;
-                    continue;
-                }
+                const float *src = dl_st_get_f32(f, name, NULL, NULL); /* checked above */
                 if (!*slot) {
                     *slot = malloc((size_t)(t->size > 0 ? t->size : 1) * sizeof(float));
                     if (!*slot) abort();
@@ -244,5 +295,8 @@ int dl_checkpoint_load(const char *path, dl_params *ps, dl_optim *o, int64_t *st
     rc = 0;
 out:
     dl_st_close(f);
+    /* Names in the message come from the file: keep it one line. */
+    for (char *p = err; rc && err && *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = '?';
     return rc;
 }

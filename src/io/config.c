@@ -15,6 +15,10 @@ static void set_err(char *err, size_t n, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(err, n, fmt, ap);
     va_end(ap);
+    /* Keys and values come from the user: a newline or other control byte in
+     * them must not split the one error line (found by fuzz_config). */
+    for (char *p = err; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = '?';
 }
 
 static const dl_field *find_field(const dl_config_schema *s, const char *key) {
@@ -58,6 +62,30 @@ static int parse_list_text(const char *text, dl_dlist *out) {
     return 0;
 }
 
+/* Offset of the first byte that breaks UTF-8 (RFC 3629: no overlong forms,
+ * no surrogates, nothing above U+10FFFF), or -1 when s is valid. config.json
+ * must stay readable by strict JSON parsers. */
+static long utf8_invalid_at(const char *str) {
+    const unsigned char *s = (const unsigned char *)str;
+    for (long i = 0; s[i];) {
+        unsigned c = s[i];
+        int n;
+        unsigned min;
+        if (c < 0x80) { i++; continue; }
+        else if ((c & 0xE0) == 0xC0) { n = 1; min = 0x80; c &= 0x1F; }
+        else if ((c & 0xF0) == 0xE0) { n = 2; min = 0x800; c &= 0x0F; }
+        else if ((c & 0xF8) == 0xF0) { n = 3; min = 0x10000; c &= 0x07; }
+        else return i;
+        for (int k = 1; k <= n; k++) {
+            if ((s[i + k] & 0xC0) != 0x80) return i;
+            c = (c << 6) | (s[i + k] & 0x3F);
+        }
+        if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return i;
+        i += n + 1;
+    }
+    return -1;
+}
+
 static int check_range(const dl_field *f, double v, char *err, size_t errlen) {
     if (!isfinite(v) || v < f->min || v > f->max) {
         set_err(err, errlen, "config key '%s': value %g out of range [%g, %g]", f->key, v, f->min,
@@ -98,6 +126,12 @@ static int assign(const dl_field *f, void *cfg, const cJSON *j, char *err, size_
     case DL_FT_ENUM:
         if (!cJSON_IsString(j)) {
             set_err(err, errlen, "config key '%s': expected a string", f->key);
+            return -1;
+        }
+        long bad = utf8_invalid_at(j->valuestring);
+        if (bad >= 0) {
+            set_err(err, errlen, "config key '%s': the value is not valid UTF-8 (byte %ld)", f->key,
+                    bad);
             return -1;
         }
         if (strlen(j->valuestring) >= DL_STR_MAX) {

@@ -2,9 +2,13 @@
  * through zlib's gz* API which passes plain files through unchanged), the
  * Fashion-MNIST loader for Debian's dataset-fashion-mnist, and whole-file
  * reads. Every error is one line naming the file and the problem. */
+#define _POSIX_C_SOURCE 200809L
 #include "dynlab/data.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,9 +43,12 @@ void dl_idx_free(dl_idx *x)
 int dl_idx_read(const char *path, dl_idx *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
-    gzFile f = gzopen(path, "rb");
+    int fd = dl_open_regular(path, 0, NULL, err, errlen);
+    if (fd < 0) return -1;
+    gzFile f = gzdopen(fd, "rb");
     if (!f) {
-        set_err(err, errlen, "%s: cannot open: %s", path, strerror(errno ? errno : ENOENT));
+        close(fd);
+        set_err(err, errlen, "%s: %s", path, "out of memory");
         return -1;
     }
     unsigned char hdr[4];
@@ -82,22 +89,40 @@ int dl_idx_read(const char *path, dl_idx *out, char *err, size_t errlen)
     }
     out->ndim = ndim;
     out->count = count;
-    out->data = malloc((size_t)count);
+    /* The header's size is a claim: memory grows with the bytes that really
+     * arrive (a 20-byte file claiming 2^34 bytes fails as truncated, without
+     * a 16 GiB allocation first). */
+    size_t cap = count < (1 << 20) ? (size_t)count : (size_t)1 << 20, got = 0;
+    out->data = malloc(cap);
+    while (out->data) {
+        size_t want = cap - got;
+        if (want > 0 && gz_read_all(f, out->data + got, want)) {
+            int zerr = 0;
+            const char *zmsg = gzerror(f, &zerr);
+            char msg[160];
+            snprintf(msg, sizeof msg, "truncated or corrupt IDX data (expected %lld bytes%s%s)",
+                     (long long)count, zerr < 0 ? "; zlib: " : "", zerr < 0 ? zmsg : "");
+            set_err(err, errlen, "%s: %s", path, msg);
+            gzclose(f);
+            dl_idx_free(out);
+            return -1;
+        }
+        got = cap;
+        if ((int64_t)got == count) break;
+        size_t ncap = cap * 2 > (size_t)count ? (size_t)count : cap * 2;
+        uint8_t *nd = realloc(out->data, ncap);
+        if (!nd) {
+            free(out->data);
+            out->data = NULL;
+            break;
+        }
+        out->data = nd;
+        cap = ncap;
+    }
     if (!out->data) {
         set_err(err, errlen, "%s: %s", path, "out of memory");
         gzclose(f);
         memset(out, 0, sizeof *out);
-        return -1;
-    }
-    if (gz_read_all(f, out->data, (size_t)count)) {
-        int zerr = 0;
-        const char *zmsg = gzerror(f, &zerr);
-        char msg[160];
-        snprintf(msg, sizeof msg, "truncated or corrupt IDX data (expected %lld bytes%s%s)",
-                 (long long)count, zerr < 0 ? "; zlib: " : "", zerr < 0 ? zmsg : "");
-        set_err(err, errlen, "%s: %s", path, msg);
-        gzclose(f);
-        dl_idx_free(out);
         return -1;
     }
     /* A gzip stream must end cleanly; trailing garbage or a bad CRC is an error. */
@@ -194,28 +219,91 @@ int dl_fashion_mnist_load(const char *split, int max_n, dl_mnist *out, char *err
     return 0;
 }
 
+void dl_format_bytes(int64_t n, char *buf, size_t len)
+{
+    if (n >= ((int64_t)1 << 30) && n % ((int64_t)1 << 30) == 0)
+        snprintf(buf, len, "%lld GiB", (long long)(n >> 30));
+    else if (n >= ((int64_t)1 << 20) && n % ((int64_t)1 << 20) == 0)
+        snprintf(buf, len, "%lld MiB", (long long)(n >> 20));
+    else if (n >= ((int64_t)1 << 20))
+        snprintf(buf, len, "%.1f MiB", (double)n / (double)(1 << 20));
+    else
+        snprintf(buf, len, "%lld bytes", (long long)n);
+}
+
+static const char *file_kind(mode_t m)
+{
+    return S_ISDIR(m) ? "a directory" : S_ISFIFO(m) ? "a FIFO" : S_ISCHR(m) ? "a character device"
+         : S_ISBLK(m) ? "a block device" : S_ISSOCK(m) ? "a socket" : "not a plain file";
+}
+
+int dl_open_regular(const char *path, int64_t max_bytes, int64_t *size, char *err, size_t errlen)
+{
+    /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        set_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        char what[96];
+        snprintf(what, sizeof what, "not a regular file (%s)", file_kind(st.st_mode));
+        set_err(err, errlen, "%s: %s", path, what);
+        close(fd);
+        return -1;
+    }
+    if (max_bytes > 0 && (int64_t)st.st_size > max_bytes) {
+        char have[32], lim[32], msg[96];
+        dl_format_bytes((int64_t)st.st_size, have, sizeof have);
+        dl_format_bytes(max_bytes, lim, sizeof lim);
+        snprintf(msg, sizeof msg, "%s, more than the %s limit", have, lim);
+        set_err(err, errlen, "%s: %s", path, msg);
+        close(fd);
+        return -1;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    if (size) *size = (int64_t)st.st_size;
+    return fd;
+}
+
 char *dl_read_file(const char *path, size_t *len, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        set_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 1 << 16, n = 0;
+    return dl_read_file_max(path, DL_READ_FILE_MAX, len, err, errlen);
+}
+
+char *dl_read_file_max(const char *path, int64_t max_bytes, size_t *len, char *err, size_t errlen)
+{
+    int64_t size = 0;
+    int fd = dl_open_regular(path, max_bytes, &size, err, errlen);
+    if (fd < 0) return NULL;
+    /* Read at most max_bytes + 1: a file that grows past the limit while it
+     * is read is refused too. */
+    size_t cap = (size_t)size + 1, n = 0;
     char *buf = malloc(cap + 1);
+    int bad = 0;
     while (buf) {
-        size_t r = fread(buf + n, 1, cap - n, f);
-        n += r;
-        if (n < cap) break;
-        char *nb = realloc(buf, 2 * cap + 1);
-        if (!nb) { free(buf); buf = NULL; break; }
-        buf = nb; cap *= 2;
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) { bad = 1; break; }
+        if (r == 0) break;
+        n += (size_t)r;
+        if ((int64_t)n > max_bytes) { bad = 2; break; }
+        if (n == cap) {
+            size_t nc = cap * 2 > (size_t)max_bytes + 1 ? (size_t)max_bytes + 1 : cap * 2;
+            char *nb = realloc(buf, nc + 1);
+            if (!nb) { free(buf); buf = NULL; break; }
+            buf = nb; cap = nc;
+        }
     }
-    int bad = ferror(f);
-    fclose(f);
+    close(fd);
     if (!buf || bad) {
         free(buf);
-        set_err(err, errlen, "%s: %s", path, bad ? "read error" : "out of memory");
+        char lim[32], msg[96];
+        dl_format_bytes(max_bytes, lim, sizeof lim);
+        snprintf(msg, sizeof msg, "grew beyond the %s limit while being read", lim);
+        set_err(err, errlen, "%s: %s", path, bad == 2 ? msg : bad ? "read error" : "out of memory");
         return NULL;
     }
     buf[n] = 0;

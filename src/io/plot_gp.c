@@ -232,6 +232,7 @@ static atomic_int g_notice_printed;
 
 int plot_finish(dl_run *run, plot_files *pf, const char *caption, int width, int height) {
     if (fclose(pf->body) != 0) {
+        fprintf(stderr, "dynlab: plot %s: cannot write its data: %s\n", pf->stem, strerror(errno));
         pf->body = NULL;
         plot_abort(pf);
         return -1;
@@ -264,7 +265,10 @@ int plot_finish(dl_run *run, plot_files *pf, const char *caption, int width, int
     gp_quote(f, svg_name);
     fprintf(f, "\n%s\nunset output\n", pf->body_buf);
     plot_abort(pf);
-    if (fclose(f) != 0) return -1;
+    if (fclose(f) != 0) {
+        fprintf(stderr, "dynlab: plot %s: cannot write %s: %s\n", pf->stem, path, strerror(errno));
+        return -1;
+    }
 
     char exe[1024];
     if (!plot_gnuplot_available(exe, sizeof exe)) {

@@ -94,6 +94,7 @@ static int load_run(rep_run *r, const char *dir, char *err, size_t errlen) {
         return -1;
     }
     r->summary = cJSON_Parse(txt);
+    if (r->summary) rep_exact_seed(r->summary, txt);
     free(txt);
     if (!cJSON_IsObject(r->summary)) {
         snprintf(err, errlen, "%s is not a valid summary (JSON object expected)", path);
@@ -392,7 +393,8 @@ static int write_run_page(const rep_run *r, const char *out_dir, char *err, size
         arxiv_link(f, jstr(s, "arxiv"));
         fputs("</p>\n", f);
     }
-    double seed = 0, wall = 0, threads = 0;
+    double wall = 0, threads = 0;
+    const char *seed = jstr(s, "seed"); /* exact digits (rep_exact_seed) */
     fputs("<p class=\"muted\">", f);
     const char *preset = jstr(s, "preset");
     if (preset) {
@@ -400,7 +402,7 @@ static int write_run_page(const rep_run *r, const char *out_dir, char *err, size
         html_text(f, preset);
         fputs("</code> · ", f);
     }
-    if (jnum(s, "seed", &seed)) fprintf(f, "seed %.0f · ", seed);
+    if (seed) fprintf(f, "seed %s · ", seed);
     if (jnum(s, "threads", &threads) && threads > 0) fprintf(f, "%.0f thread(s) · ", threads);
     if (jnum(s, "wall_seconds", &wall)) fprintf(f, "%.1f s wall · ", wall);
     claims_badge(f, r);
@@ -410,7 +412,7 @@ static int write_run_page(const rep_run *r, const char *out_dir, char *err, size
         fputs("<p class=\"muted\">Reproduce: <code>dynlab run ", f);
         html_text(f, exp);
         fputs(" --config config.json", f);
-        if (jnum(s, "seed", &seed)) fprintf(f, " --seed %.0f", seed);
+        if (seed) fprintf(f, " --seed %s", seed);
         if (jnum(s, "threads", &threads) && threads > 0) fprintf(f, " --threads %.0f", threads);
         fputs("</code> with this run's <a href=\"", f);
         char rel[200];
@@ -468,14 +470,15 @@ static int write_index(const rep_run *runs, int n, const char *out_dir, char *er
         const rep_run *r = &runs[k];
         const cJSON *s = r->summary;
         const char *exp = jstr(s, "experiment"), *title = jstr(s, "title"), *preset = jstr(s, "preset");
-        double seed, wall;
+        double wall;
+        const char *seed = jstr(s, "seed");
         fputs("<tr class=\"system\"><td class=\"nowrap\"><a href=\"", f);
         html_url(f, r->slug);
         fputs(".html\"><strong>", f);
         html_text(f, exp ? exp : r->slug);
         fputs("</strong></a><br><span class=\"muted\">", f);
         if (preset) html_text(f, preset);
-        if (jnum(s, "seed", &seed)) fprintf(f, "%sseed %.0f", preset ? ", " : "", seed);
+        if (seed) fprintf(f, "%sseed %s", preset ? ", " : "", seed);
         fputs("</span></td><td>", f);
         html_text(f, title ? title : "");
         if (jstr(s, "arxiv") && *jstr(s, "arxiv")) {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "dynlab/data.h"
 
 void html_text(FILE *f, const char *s) {
     for (; s && *s; s++) {
@@ -29,37 +30,42 @@ void html_url(FILE *f, const char *path) {
     }
 }
 
+/* A run directory holding <file>.prev was interrupted by a later run: the
+ * .prev files belong to the complete run that summary.json describes
+ * (src/io/run.c), so the report reads them, never a mix of the two runs. */
+const char *rep_run_file(const char *path, char *buf, size_t n) {
+    snprintf(buf, n, "%s.prev", path);
+    return rep_is_file(buf) ? buf : path;
+}
+
 char *rep_read_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap + 1);
-    while (buf) {
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (n < cap) break;
-        char *nb = realloc(buf, 2 * cap + 1);
-        if (!nb) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = nb;
-        cap *= 2;
+    char prev[1600], err[64];
+    /* Regular files only, at most 1 GiB (a FIFO in a run directory would block). */
+    return dl_read_file_max(rep_run_file(path, prev, sizeof prev), (int64_t)1 << 30, len, err,
+                            sizeof err);
+}
+
+void rep_exact_seed(cJSON *summary, const char *text) {
+    /* cJSON keeps numbers as doubles: seeds above 2^53 would print rounded.
+     * summary.json writes "seed" as an integer literal; take its digits. */
+    const char *k = strstr(text, "\"seed\":");
+    if (!k || !cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(summary, "seed"))) return;
+    k += 7;
+    while (*k == ' ' || *k == '\t') k++;
+    char digits[24];
+    size_t n = 0;
+    while (k[n] >= '0' && k[n] <= '9' && n + 1 < sizeof digits) {
+        digits[n] = k[n];
+        n++;
     }
-    int bad = ferror(f);
-    fclose(f);
-    if (!buf || bad) {
-        free(buf);
-        return NULL;
-    }
-    buf[n] = 0;
-    if (len) *len = n;
-    return buf;
+    digits[n] = 0;
+    if (n) cJSON_ReplaceItemInObjectCaseSensitive(summary, "seed", cJSON_CreateString(digits));
 }
 
 int rep_copy_file(const char *src, const char *dst) {
-    FILE *in = fopen(src, "rb");
+    char prev[1600];
+    if (!rep_is_file(src)) return -1;
+    FILE *in = fopen(rep_run_file(src, prev, sizeof prev), "rb");
     if (!in) return -1;
     FILE *out = fopen(dst, "wb");
     if (!out) {

@@ -9,6 +9,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -85,19 +87,69 @@ int dl_write_atomic(const char *path, const void *data, size_t len) {
  * them back and leaves its own as <file>.failed (its log and metrics show
  * how it failed), so the directory again describes the earlier, complete run.
  * A .prev left by an interrupted run belongs to the run summary.json
- * describes and is kept as it is. A completed run removes the .prev files.
+ * describes and is kept as it is (the report reads it). A completed run
+ * removes the .prev files.
  * A resumed run continues the directory's log, metrics and checkpoint (the
  * system keeps the rows before its checkpoint), so it first drops .prev files
- * an interrupted run left (it adopts that run), and replaces only
- * config.json, which a failed resume puts back the same way. */
+ * an interrupted run left (it adopts that run), then keeps config.json,
+ * metrics.jsonl and checkpoint.safetensors as .prev (copies for the two it
+ * rewrites in place or replaces) before it changes anything. A failed resume
+ * puts all three back: nothing a finished run or step wrote is lost, and the
+ * resume can be retried. Only log.txt keeps the failed attempt's lines. */
 static const char *const replaced_files[] = {"config.json", "metrics.jsonl", "log.txt",
                                              "checkpoint.safetensors"};
 #define N_REPLACED ((int)(sizeof replaced_files / sizeof replaced_files[0]))
-#define N_REPLACED_BY(run) ((run)->resume ? 1 : N_REPLACED) /* resume: config.json */
+
+/* Whether replaced_files[i] is kept and restored by this run. */
+static int handled(const dl_run *run, int i) {
+    return !run->resume || strcmp(replaced_files[i], "log.txt") != 0;
+}
 
 static int exists(const char *path) {
     struct stat st;
     return stat(path, &st) == 0;
+}
+
+/* dst = a durable copy of src (hard link when possible: the files copied
+ * are only ever replaced by rename, or rewritten after the copy). */
+static int copy_file(const char *src, const char *dst, int may_link) {
+    if (may_link && link(src, dst) == 0) return 0;
+    int in = open(src, O_RDONLY | O_CLOEXEC);
+    if (in < 0) return -1;
+    int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (out < 0) {
+        close(in);
+        return -1;
+    }
+    char buf[1 << 16];
+    int rc = 0;
+    for (;;) {
+        ssize_t k = read(in, buf, sizeof buf);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) {
+            rc = k < 0 ? -1 : 0;
+            break;
+        }
+        for (ssize_t o = 0; o < k;) {
+            ssize_t w = write(out, buf + o, (size_t)(k - o));
+            if (w < 0 && errno == EINTR) continue;
+            if (w <= 0) {
+                rc = -1;
+                break;
+            }
+            o += w;
+        }
+        if (rc) break;
+    }
+    int e = errno;
+    if (fsync(out) != 0 && !rc) rc = -1, e = errno;
+    if (close(out) != 0 && !rc) rc = -1, e = errno;
+    close(in);
+    if (rc) {
+        unlink(dst);
+        errno = e;
+    }
+    return rc;
 }
 
 static int keep_earlier_files(const dl_run *run, char *err, size_t errlen) {
@@ -106,11 +158,18 @@ static int keep_earlier_files(const dl_run *run, char *err, size_t errlen) {
         snprintf(prev, sizeof prev, "%s.prev", dl_run_path(run, replaced_files[i], cur, sizeof cur));
         unlink(prev);
     }
-    for (int i = 0; i < N_REPLACED_BY(run); i++) {
+    for (int i = 0; i < N_REPLACED; i++) {
+        if (!handled(run, i)) continue;
         dl_run_path(run, replaced_files[i], cur, sizeof cur);
         snprintf(prev, sizeof prev, "%s.prev", cur);
-        if (exists(cur) && !exists(prev) && rename(cur, prev)) {
-            snprintf(err, errlen, "cannot keep '%s' as '%s': %s", cur, prev, strerror(errno));
+        if (!exists(cur) || exists(prev)) continue;
+        /* A resume keeps working on metrics.jsonl and the checkpoint: copies. */
+        int copy = run->resume && strcmp(replaced_files[i], "config.json") != 0;
+        int bad = copy ? copy_file(cur, prev, !strcmp(replaced_files[i], "checkpoint.safetensors"))
+                       : rename(cur, prev);
+        if (bad) {
+            snprintf(err, errlen, "cannot keep '%s' as '%s'%s: %s", cur, prev,
+                     run->resume ? " before resuming" : "", strerror(errno));
             return -1;
         }
     }
@@ -121,7 +180,8 @@ static int keep_earlier_files(const dl_run *run, char *err, size_t errlen) {
  * restore = 0: a completed run drops them. */
 static void settle_earlier_files(const dl_run *run, int restore) {
     char cur[1200], prev[1300], failed[1300];
-    for (int i = 0; i < N_REPLACED_BY(run); i++) {
+    for (int i = 0; i < N_REPLACED; i++) {
+        if (!handled(run, i)) continue;
         dl_run_path(run, replaced_files[i], cur, sizeof cur);
         snprintf(prev, sizeof prev, "%s.prev", cur);
         if (!exists(prev)) continue;
@@ -135,8 +195,76 @@ static void settle_earlier_files(const dl_run *run, int restore) {
     }
 }
 
+/* One writer per run directory: an exclusive flock on <dir>/.lock, held from
+ * dl_run_open to dl_run_close (the kernel drops it when the process dies, so
+ * a killed run never leaves a stale lock). The file holds the owner's pid
+ * for the message the second writer prints. The file itself stays: removing
+ * it would let a third run lock a new file while the second still waits on
+ * the old one. */
+static int lock_run_dir(dl_run *run, const char *dir, char *err, size_t errlen) {
+    char p[1200];
+    snprintf(p, sizeof p, "%s/.lock", dir);
+    int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot create lock file '%s': %s", p, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        char pid[32] = "";
+        ssize_t k = pread(fd, pid, sizeof pid - 1, 0);
+        pid[k > 0 ? k : 0] = 0;
+        pid[strcspn(pid, "\n")] = 0;
+        close(fd);
+        if (e == EWOULDBLOCK)
+            snprintf(err, errlen, "run directory '%s' is in use by another dynlab run (pid %s); "
+                     "wait for it to finish or choose another --out", dir, pid[0] ? pid : "unknown");
+        else
+            snprintf(err, errlen, "cannot lock '%s': %s", p, strerror(e));
+        return -1;
+    }
+    char txt[32];
+    int n = snprintf(txt, sizeof txt, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, txt, (size_t)n, 0) != n) {
+        /* the lock holds without the pid; only the message would lack it */
+    }
+    run->lock_fd = fd + 1;
+    return 0;
+}
+
+static void unlock_run_dir(dl_run *run) {
+    if (run->lock_fd > 0) close(run->lock_fd - 1); /* releases the flock */
+    run->lock_fd = 0;
+}
+
+/* Temp files of atomic writes ("<file>.tmp.<suffix>") that a killed run
+ * left behind; removed under the lock, so no live writer owns them. */
+static void remove_stale_temp_files(const char *dir) {
+    static const char *const owners[] = {"checkpoint.safetensors", "summary.json", "config.json",
+                                         "metrics.jsonl"};
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *de;
+    char p[1400];
+    while ((de = readdir(d))) {
+        for (size_t i = 0; i < sizeof owners / sizeof owners[0]; i++) {
+            size_t n = strlen(owners[i]);
+            if (strncmp(de->d_name, owners[i], n) == 0 && strncmp(de->d_name + n, ".tmp.", 5) == 0) {
+                snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+                unlink(p);
+            }
+        }
+    }
+    closedir(d);
+}
+
 int dl_run_open(dl_run *run, const char *exp, const char *dir, uint64_t seed, int threads,
                 int resume, char *err, size_t errlen) {
+    if (strlen(dir) > DL_RUN_DIR_MAX || !dir[0]) {
+        snprintf(err, errlen, "run directory path '%.60s...' is empty or longer than %d bytes", dir,
+                 DL_RUN_DIR_MAX);
+        return -1;
+    }
     int quiet = run->quiet;
     memset(run, 0, sizeof *run);
     run->quiet = quiet;
@@ -153,8 +281,11 @@ int dl_run_open(dl_run *run, const char *exp, const char *dir, uint64_t seed, in
         snprintf(err, errlen, "cannot create run directory '%s': %s", dir, strerror(errno));
         return -1;
     }
+    if (lock_run_dir(run, dir, err, errlen)) return -1;
+    remove_stale_temp_files(dir);
     if (keep_earlier_files(run, err, errlen)) {
         settle_earlier_files(run, 1);
+        unlock_run_dir(run);
         return -1;
     }
     const char *mode = resume ? "a" : "w";
@@ -162,6 +293,7 @@ int dl_run_open(dl_run *run, const char *exp, const char *dir, uint64_t seed, in
     if (!run->log) {
         snprintf(err, errlen, "cannot open '%s': %s", p, strerror(errno));
         settle_earlier_files(run, 1);
+        unlock_run_dir(run);
         return -1;
     }
     run->metrics = fopen(dl_run_path(run, "metrics.jsonl", p, sizeof p), mode);
@@ -170,6 +302,7 @@ int dl_run_open(dl_run *run, const char *exp, const char *dir, uint64_t seed, in
         fclose(run->log);
         run->log = NULL;
         settle_earlier_files(run, 1);
+        unlock_run_dir(run);
         return -1;
     }
     return 0;
@@ -193,10 +326,17 @@ void dl_log(dl_run *run, const char *fmt, ...) {
 
 /* JSON number or null for non-finite values (JSONL stays valid for pandas). */
 static void put_number(FILE *f, double v) {
-    if (isfinite(v))
-        fprintf(f, "%.9g", v);
-    else
+    if (!isfinite(v)) {
         fputs("null", f);
+        return;
+    }
+    /* 9 significant digits hold any float exactly; a double that needs more
+     * gets 17, so a value read back (a resume rebuilds its history from
+     * these rows) is the value written. */
+    char t[40];
+    snprintf(t, sizeof t, "%.9g", v);
+    if (strtod(t, NULL) != v) snprintf(t, sizeof t, "%.17g", v);
+    fputs(t, f);
 }
 
 static void put_string(FILE *f, const char *s) {
@@ -398,13 +538,27 @@ void dl_progress(dl_run *run, const char *label, int64_t done, int64_t total, co
 
 /* summary.json: everything the report and tests read about a finished run. */
 int dl_run_close(dl_run *run) {
-    if (run->metrics) fclose(run->metrics);
-    run->metrics = NULL;
+    if (run->metrics) {
+        /* A full disk shows here (rows are buffered): a run whose metrics.jsonl
+         * is incomplete did not complete, and says so in its own line. */
+        int bad = fflush(run->metrics) != 0 || ferror(run->metrics);
+        int e = errno;
+        if (fclose(run->metrics) != 0 && !bad) bad = 1, e = errno;
+        run->metrics = NULL;
+        if (bad && !run->failed) {
+            char p[1200];
+            dl_log(run, "error: cannot write %s: %s; the run is incomplete",
+                   dl_run_path(run, "metrics.jsonl", p, sizeof p), strerror(e));
+            run->failed = 1;
+            run->close_failed = 1;
+        }
+    }
     if (run->failed) { /* keep the summary of an earlier, complete run intact */
         if (run->log) fclose(run->log);
         run->log = NULL;
         settle_earlier_files(run, 1);
-        return 0;
+        unlock_run_dir(run);
+        return run->close_failed ? -1 : 0;
     }
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "experiment", run->exp);
@@ -413,7 +567,10 @@ int dl_run_close(dl_run *run) {
     if (run->paper_summary) cJSON_AddStringToObject(root, "summary", run->paper_summary);
     cJSON_AddStringToObject(root, "preset", run->preset);
     cJSON_AddStringToObject(root, "control", dl_control_name(run->control));
-    cJSON_AddNumberToObject(root, "seed", (double)run->seed);
+    /* An integer literal, not a double: seeds above 2^53 round-trip exactly. */
+    char seed_text[24];
+    snprintf(seed_text, sizeof seed_text, "%llu", (unsigned long long)run->seed);
+    cJSON_AddRawToObject(root, "seed", seed_text);
     cJSON_AddNumberToObject(root, "threads", run->threads);
     cJSON_AddNumberToObject(root, "wall_seconds", dl_now() - run->t_start);
     cJSON *fin = cJSON_AddObjectToObject(root, "final");
@@ -461,5 +618,6 @@ int dl_run_close(dl_run *run) {
     if (run->log) fclose(run->log);
     run->log = NULL;
     settle_earlier_files(run, rc != 0); /* without its summary.json a run did not complete */
+    unlock_run_dir(run);
     return rc;
 }

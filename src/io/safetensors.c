@@ -20,13 +20,29 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 #include "dynlab/checkpoint.h"
+#include "dynlab/data.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "dynlab's safetensors I/O assumes a little-endian host"
 #endif
 
 #define ST_MAX_HEADER (100u << 20) /* the reference implementation's limit */
+#define ST_MAX_NUMEL ((int64_t)1 << 40) /* elements per tensor: far above any model here */
+#define ST_CRC_KEY "dynlab_crc32"        /* __metadata__ key of the data checksum */
+
+/* CRC-32 (zlib's polynomial) of n bytes, continuing from crc. zlib takes
+ * uInt lengths, so large buffers go in 1 GiB pieces. */
+static uint32_t crc_update(uint32_t crc, const unsigned char *p, uint64_t n) {
+    while (n) {
+        uInt k = n > (1u << 30) ? (1u << 30) : (uInt)n;
+        crc = (uint32_t)crc32(crc, p, k);
+        p += k;
+        n -= k;
+    }
+    return crc;
+}
 
 typedef struct st_entry {
     char *name;
@@ -54,7 +70,12 @@ struct dl_st_file {
 };
 
 static void seterr(char *err, size_t errlen, const char *fmt, const char *a, const char *b) {
-    if (err && errlen) snprintf(err, errlen, fmt, a, b);
+    if (!err || !errlen) return;
+    snprintf(err, errlen, fmt, a, b);
+    /* Tensor names come from the file: a newline in one must not split the
+     * one error line (found by fuzz_safetensors). */
+    for (char *p = err; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = '?';
 }
 
 static void *xmalloc(size_t n) {
@@ -254,24 +275,32 @@ static void sb_json_str(sbuf *b, const char *s) {
 int dl_st_write(dl_st_writer *w, const char *path, char *err, size_t errlen) {
     sbuf h = {0};
     int64_t off = 0;
-    sb_puts(&h, "{");
-    if (w->n_meta) {
-        sb_puts(&h, "\"__metadata__\":{");
-        for (int i = 0; i < w->n_meta; i++) {
-            if (i) sb_puts(&h, ",");
-            sb_json_str(&h, w->meta_k[i]);
-            sb_puts(&h, ":");
-            sb_json_str(&h, w->meta_v[i]);
-        }
-        sb_puts(&h, "}");
+    /* The data section is the tensors in order; its CRC-32 goes into the
+     * metadata (a string, as the format requires) and is checked on load. */
+    uint32_t crc = (uint32_t)crc32(0L, Z_NULL, 0);
+    for (int i = 0; i < w->n; i++)
+        crc = crc_update(crc, w->e[i].data, (uint64_t)(w->e[i].end - w->e[i].begin));
+    char crc_text[16];
+    snprintf(crc_text, sizeof crc_text, "%08x", (unsigned)crc);
+    sb_puts(&h, "{\"__metadata__\":{");
+    for (int i = 0; i < w->n_meta; i++) {
+        if (strcmp(w->meta_k[i], ST_CRC_KEY) == 0) continue;
+        sb_json_str(&h, w->meta_k[i]);
+        sb_puts(&h, ":");
+        sb_json_str(&h, w->meta_v[i]);
+        sb_puts(&h, ",");
     }
+    sb_json_str(&h, ST_CRC_KEY);
+    sb_puts(&h, ":");
+    sb_json_str(&h, crc_text);
+    sb_puts(&h, "}");
     for (int i = 0; i < w->n; i++) {
         st_entry *e = &w->e[i];
         int64_t bytes = e->end - e->begin;
         e->begin = off;
         e->end = off + bytes;
         off = e->end;
-        if (i || w->n_meta) sb_puts(&h, ",");
+        sb_puts(&h, ",");
         sb_json_str(&h, e->name);
         sb_puts(&h, ":{\"dtype\":\"");
         sb_puts(&h, e->dtype);
@@ -398,15 +427,17 @@ static int parse_header(dl_st_file *f, const char *path, const char *json, size_
         int64_t numel = 1;
         int d = 0;
         for (cJSON *s = sh->child; s; s = s->next, d++) {
-            if (!json_uint(s, &e->shape[d]) || e->shape[d] > ((int64_t)1 << 40)) {
+            if (!json_uint(s, &e->shape[d])) {
                 snprintf(msg, sizeof msg, "tensor '%.100s' has a bad shape", e->name);
                 goto fail;
             }
-            numel *= e->shape[d];
-            if (numel > ((int64_t)1 << 40)) {
-                snprintf(msg, sizeof msg, "tensor '%.100s' is too large", e->name);
+            /* Checked before multiplying: numel * shape[d] must stay <= 2^40
+             * (a product of two huge dimensions would overflow int64). */
+            if (e->shape[d] > 0 && numel > ST_MAX_NUMEL / e->shape[d]) {
+                snprintf(msg, sizeof msg, "tensor '%.100s' has more than 2^40 elements", e->name);
                 goto fail;
             }
+            numel *= e->shape[d];
         }
         if (cJSON_GetArraySize(of) == 2 && json_uint(of->child, &e->begin) &&
             json_uint(of->child->next, &e->end) && e->end >= e->begin &&
@@ -457,18 +488,16 @@ fail:
 }
 
 dl_st_file *dl_st_open(const char *path, char *err, size_t errlen) {
-    FILE *fp = fopen(path, "rb");
+    int64_t size = 0;
+    int fd = dl_open_regular(path, 0, &size, err, errlen);
+    if (fd < 0) return NULL;
+    FILE *fp = fdopen(fd, "rb");
     if (!fp) {
         seterr(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        close(fd);
         return NULL;
     }
-    struct stat st;
-    if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
-        seterr(err, errlen, "%s: not a regular file%s", path, "");
-        fclose(fp);
-        return NULL;
-    }
-    uint64_t fsize = (uint64_t)st.st_size;
+    uint64_t fsize = (uint64_t)size;
     unsigned char lenb[8];
     if (fsize < 8 || fread(lenb, 1, 8, fp) != 8) {
         seterr(err, errlen, "%s: truncated safetensors file (shorter than its 8-byte header length)%s", path, "");
@@ -510,6 +539,22 @@ dl_st_file *dl_st_open(const char *path, char *err, size_t errlen) {
         return NULL;
     }
     free(hdr);
+    /* Content checksum (written by dl_st_write; files from other tools have
+     * none): a flipped bit in the data section is an error, not a model. */
+    const char *want = dl_st_meta(f, ST_CRC_KEY);
+    if (want) {
+        uint32_t crc = crc_update((uint32_t)crc32(0L, Z_NULL, 0), f->blob, data_len);
+        char got[16];
+        snprintf(got, sizeof got, "%08x", (unsigned)crc);
+        if (strcmp(got, want) != 0) {
+            char what[120];
+            snprintf(what, sizeof what, "the data section's CRC-32 is %s, the header records %.16s",
+                     got, want);
+            seterr(err, errlen, "%s: corrupt safetensors file (%s)", path, what);
+            dl_st_close(f);
+            return NULL;
+        }
+    }
     for (int i = 0; i < f->n; i++) {
         st_entry *e = &f->e[i];
         int dsz = dtype_size(e->dtype);
@@ -525,6 +570,7 @@ dl_st_file *dl_st_open(const char *path, char *err, size_t errlen) {
 }
 
 int dl_st_count(const dl_st_file *f) { return f->n; }
+int dl_st_has_checksum(const dl_st_file *f) { return dl_st_meta(f, ST_CRC_KEY) != NULL; }
 const char *dl_st_name(const dl_st_file *f, int i) { return i >= 0 && i < f->n ? f->e[i].name : NULL; }
 
 static const st_entry *find(const dl_st_file *f, const char *name) {
