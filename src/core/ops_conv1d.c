@@ -1,0 +1,186 @@
+/* 1-D convolution over channels-last sequences (x [N, L, C], w [O, K, C]) through
+ * the GEMM, and max-over-time pooling (Kim 2014's sentence CNN: convolution
+ * widths over word vectors, max over positions).
+ *
+ * The N sequences (zero-padded when padding > 0) are stacked into one [N*Lp, C]
+ * matrix X. Output row r of the stacked result is sum_k X[r + k d] @ W_k^T, with
+ * W_k = w[:, k, :] ([O, C]). With dilation 1 the K taps of row r are the K*C
+ * consecutive floats starting at X[r], so the forward is ONE GEMM whose A is X
+ * read with row stride C (overlapping rows, no im2col copy) against w as [O, K*C].
+ * Rows near a sequence end mix two sequences; they are computed (a few percent of
+ * the rows: (K-1)/Lp) and dropped, which keeps the whole batch in one product.
+ * With dilation > 1 the product is K GEMMs, one per tap, each over the strided X.
+ * Backward: dW = dY^T X (the same view, one GEMM with dilation 1), dX = K GEMMs
+ * dY @ W_k added at row offsets k d, with the dropped rows' dY set to zero. */
+#include <string.h>
+#include "core/internal.h"
+#include "dynlab/gemm.h"
+#include "dynlab/rnn.h"
+
+typedef struct conv1d_saved {
+    const float *xp; /* stacked padded input [N*Lp, C] (x itself when padding == 0) */
+    int N, L, C, O, K, P, D, Lp, Lout, rows;
+} conv1d_saved;
+
+static void conv1d_bwd(dl_graph *g, const dl_rec *r) {
+    const conv1d_saved *s = r->saved;
+    dl_tensor *x = r->in[0], *w = r->in[1], *b = r->in[2];
+    const int N = s->N, C = s->C, O = s->O, K = s->K, D = s->D, Lp = s->Lp, Lout = s->Lout, rows = s->rows;
+    const int64_t KC = (int64_t)K * C;
+    const float *dy = r->out->grad;
+    /* dY on the stacked rows: the dropped rows (t >= Lout) are zero. */
+    float *dyp = dl_graph_alloc(g, (size_t)rows * O * sizeof(float));
+    for (int n = 0; n < N; n++) {
+        const int64_t r0 = (int64_t)n * Lp;
+        const int valid = Lout, total = (int)(r0 + Lp <= rows ? Lp : rows - r0);
+        memcpy(dyp + r0 * O, dy + (int64_t)n * Lout * O, (size_t)valid * O * sizeof(float));
+        if (total > valid) memset(dyp + (r0 + valid) * O, 0, (size_t)(total - valid) * O * sizeof(float));
+    }
+    if (w->requires_grad) {
+        int fresh;
+        float *gw = dl_grad_out(g, w, &fresh);
+        if (D == 1) {
+            dl_sgemm(1, 0, O, (int)KC, rows, 1.0f, dyp, O, s->xp, C, fresh ? 0.0f : 1.0f, gw, (int)KC);
+        } else {
+            for (int k = 0; k < K; k++)
+                dl_sgemm(1, 0, O, C, rows, 1.0f, dyp, O, s->xp + (int64_t)k * D * C, C, fresh ? 0.0f : 1.0f,
+                         gw + (int64_t)k * C, (int)KC);
+        }
+    }
+    if (b && b->requires_grad) {
+        int fresh;
+        float *gb = dl_grad_out(g, b, &fresh);
+        if (fresh) memset(gb, 0, (size_t)O * sizeof(float));
+        dl_sum_rows_into(gb, dy, (int64_t)N * Lout, O);
+    }
+    if (x->requires_grad) {
+        int fresh;
+        float *gx = dl_grad_out(g, x, &fresh);
+        const int64_t total = (int64_t)N * Lp;
+        /* Write straight into x's gradient when it is fresh and unpadded. */
+        float *dxp = (fresh && s->P == 0) ? gx : dl_graph_alloc(g, (size_t)total * C * sizeof(float));
+        for (int k = 0; k < K; k++) {
+            dl_sgemm(0, 0, rows, C, O, 1.0f, dyp, O, w->data + (int64_t)k * C, (int)KC, k ? 1.0f : 0.0f,
+                     dxp + (int64_t)k * D * C, C);
+            if (k == 0 && total > rows) memset(dxp + (int64_t)rows * C, 0, (size_t)(total - rows) * C * sizeof(float));
+        }
+        if (dxp != gx) {
+            const int L = s->L, P = s->P;
+            for (int n = 0; n < N; n++) {
+                const float *src = dxp + ((int64_t)n * Lp + P) * C;
+                float *dst = gx + (int64_t)n * L * C;
+                if (fresh)
+                    memcpy(dst, src, (size_t)L * C * sizeof(float));
+                else
+                    dl_k_acc(src, dst, (int64_t)L * C);
+            }
+        }
+    }
+}
+
+dl_tensor *dl_conv1d(dl_graph *g, dl_tensor *x, dl_tensor *w, dl_tensor *bias, int padding, int dilation) {
+    char b1[64], b2[64];
+    if (x->ndim != 3 || w->ndim != 3 || w->shape[2] != x->shape[2])
+        dl_fatal("dl_conv1d: x %s must be [N, L, C] and w %s [O, K, C]", dl_shape_str(x, b1, sizeof b1),
+                 dl_shape_str(w, b2, sizeof b2));
+    const int N = x->shape[0], L = x->shape[1], C = x->shape[2], O = w->shape[0], K = w->shape[1];
+    if (bias && (bias->ndim != 1 || bias->shape[0] != O))
+        dl_fatal("dl_conv1d: bias must be [%d]", O);
+    if (padding < 0 || dilation < 1) dl_fatal("dl_conv1d: padding %d must be >= 0, dilation %d >= 1", padding, dilation);
+    const int Lp = L + 2 * padding, Lout = Lp - dilation * (K - 1);
+    if (Lout < 1 || K < 1)
+        dl_fatal("dl_conv1d: length %d (padded %d) shorter than the kernel's span %d", L, Lp, dilation * (K - 1) + 1);
+    int os[3] = {N, Lout, O};
+    dl_tensor *out = dl_tensor_new(g, 3, os);
+    if (N == 0 || O == 0) {
+        dl_record(g, conv1d_bwd, out, x, w, bias);
+        return out;
+    }
+    const int64_t KC = (int64_t)K * C, total = (int64_t)N * Lp;
+    const int rows = (int)(total - (int64_t)dilation * (K - 1));
+    const float *xp = x->data;
+    if (padding > 0) {
+        float *p = dl_graph_alloc(g, (size_t)total * C * sizeof(float));
+        for (int n = 0; n < N; n++) {
+            float *dst = p + (int64_t)n * Lp * C;
+            memset(dst, 0, (size_t)padding * C * sizeof(float));
+            memcpy(dst + (int64_t)padding * C, x->data + (int64_t)n * L * C, (size_t)L * C * sizeof(float));
+            memset(dst + (int64_t)(padding + L) * C, 0, (size_t)padding * C * sizeof(float));
+        }
+        xp = p;
+    }
+    /* Stacked result [rows, O]; when no row is dropped it is the output itself. */
+    float *y = rows == N * Lout ? out->data : dl_graph_alloc(g, (size_t)rows * O * sizeof(float));
+    const float *bv = bias ? bias->data : NULL;
+    if (dilation == 1) {
+        if (bv)
+            dl_sgemm_bias(0, 1, rows, O, (int)KC, 1.0f, xp, C, w->data, (int)KC, bv, y, O);
+        else
+            dl_sgemm(0, 1, rows, O, (int)KC, 1.0f, xp, C, w->data, (int)KC, 0.0f, y, O);
+    } else {
+        for (int k = 0; k < K; k++) {
+            const float *a = xp + (int64_t)k * dilation * C, *bk = w->data + (int64_t)k * C;
+            if (k == 0 && bv)
+                dl_sgemm_bias(0, 1, rows, O, C, 1.0f, a, C, bk, (int)KC, bv, y, O);
+            else
+                dl_sgemm(0, 1, rows, O, C, 1.0f, a, C, bk, (int)KC, k ? 1.0f : 0.0f, y, O);
+        }
+    }
+    if (y != out->data)
+        for (int n = 0; n < N; n++)
+            memcpy(out->data + (int64_t)n * Lout * O, y + (int64_t)n * Lp * O, (size_t)Lout * O * sizeof(float));
+    dl_rec *r = dl_record(g, conv1d_bwd, out, x, w, bias);
+    if (r) {
+        conv1d_saved *s = dl_graph_alloc(g, sizeof *s);
+        *s = (conv1d_saved){xp, N, L, C, O, K, padding, dilation, Lp, Lout, rows};
+        r->saved = s;
+    }
+    return out;
+}
+
+/* ---- max over time ------------------------------------------------------------ */
+static void max_time_bwd(dl_graph *g, const dl_rec *r) {
+    dl_tensor *x = r->in[0];
+    const int *arg = r->saved; /* [N, C]: position of the max */
+    const int N = x->shape[0], L = x->shape[1], C = x->shape[2];
+    int fresh;
+    float *gx = dl_grad_out(g, x, &fresh);
+    if (fresh) memset(gx, 0, (size_t)x->size * sizeof(float));
+    const float *dy = r->out->grad;
+    for (int n = 0; n < N; n++)
+        for (int c = 0; c < C; c++) {
+            const int64_t i = (int64_t)n * C + c;
+            gx[((int64_t)n * L + arg[i]) * C + c] += dy[i];
+        }
+}
+
+dl_tensor *dl_max_over_time(dl_graph *g, dl_tensor *x) {
+    char b1[64];
+    if (x->ndim != 3 || x->shape[1] < 1)
+        dl_fatal("dl_max_over_time: x %s must be [N, L, C] with L >= 1", dl_shape_str(x, b1, sizeof b1));
+    const int N = x->shape[0], L = x->shape[1], C = x->shape[2];
+    int os[2] = {N, C};
+    dl_tensor *out = dl_tensor_new(g, 2, os);
+    const int rec = dl_needs_grad(g, x, NULL, NULL);
+    int *arg = rec ? dl_graph_alloc(g, (size_t)N * C * sizeof(int)) : NULL;
+    for (int n = 0; n < N; n++) {
+        const float *xn = x->data + (int64_t)n * L * C;
+        float *m = out->data + (int64_t)n * C;
+        memcpy(m, xn, (size_t)C * sizeof(float));
+        if (arg) memset(arg + (int64_t)n * C, 0, (size_t)C * sizeof(int));
+        /* Rows in order, strict '>' keeps the first maximum (torch.max's choice). */
+        for (int t = 1; t < L; t++) {
+            const float *row = xn + (int64_t)t * C;
+            if (arg) {
+                int *a = arg + (int64_t)n * C;
+                for (int c = 0; c < C; c++)
+                    if (row[c] > m[c]) m[c] = row[c], a[c] = t;
+            } else {
+                for (int c = 0; c < C; c++) m[c] = row[c] > m[c] ? row[c] : m[c];
+            }
+        }
+    }
+    dl_rec *r = dl_record(g, max_time_bwd, out, x, NULL, NULL);
+    if (r) r->saved = arg;
+    return out;
+}
