@@ -78,6 +78,63 @@ static void test_conv1d_values(void **state) {
     dl_graph_free(g);
 }
 
+/* ---- fused conv1d + max over time ------------------------------------------------- */
+static dl_tensor *b_convmax(dl_graph *g, dl_tensor **in, const void *c) {
+    const conv_ctx *k = c;
+    return dl_conv1d_max(g, in[0], in[1], k->bias ? in[2] : NULL, k->pad, k->dil);
+}
+
+/* Same values and gradients as max_over_time(conv1d) (both checked on their own), for
+ * every padding/dilation/bias case and a batch of more than one forward chunk. */
+static void test_conv1d_max(void **state) {
+    (void)state;
+    const conv_ctx cases[] = {{0, 1, 1}, {1, 1, 1}, {0, 2, 1}, {2, 2, 0}};
+    for (size_t ci = 0; ci < sizeof cases / sizeof *cases; ci++) {
+        const conv_ctx *k = &cases[ci];
+        dl_params ps;
+        dl_params_init(&ps);
+        dl_tensor *x = dl_param_new(&ps, "x", 3, (int[3]){37, 8, 5});
+        dl_tensor *w = dl_param_new(&ps, "w", 3, (int[3]){6, 3, 5});
+        dl_tensor *b = dl_param_new(&ps, "b", 1, (int[1]){6});
+        dl_tensor *all[3] = {x, w, b};
+        for (int i = 0; i < 3; i++)
+            for (int64_t j = 0; j < all[i]->size; j++) all[i]->data[j] = (float)dl_rng_normal(&g_rng);
+        float *grads[2][3], vals[2][37 * 6], Rv[37 * 6];
+        for (int j = 0; j < 37 * 6; j++) Rv[j] = (float)dl_rng_normal(&g_rng);
+        for (int fused = 0; fused < 2; fused++) {
+            dl_graph *g = dl_graph_new();
+            dl_params_zero_grad(&ps);
+            dl_tensor *y = fused ? dl_conv1d_max(g, x, w, k->bias ? b : NULL, k->pad, k->dil)
+                                 : dl_max_over_time(g, dl_conv1d(g, x, w, k->bias ? b : NULL, k->pad, k->dil));
+            assert_int_equal(y->size, 37 * 6);
+            memcpy(vals[fused], y->data, sizeof vals[fused]);
+            dl_tensor *R = dl_tensor_wrap(g, Rv, 2, y->shape);
+            dl_backward(g, dl_sum_all(g, dl_mul(g, dl_relu(g, y), R)));
+            for (int i = 0; i < 3; i++) {
+                grads[fused][i] = malloc((size_t)all[i]->size * sizeof(float));
+                memcpy(grads[fused][i], all[i]->grad, (size_t)all[i]->size * sizeof(float));
+            }
+            dl_graph_free(g);
+        }
+        assert_true(tu_max_rel_err(vals[1], vals[0], 37 * 6) < 1e-6);
+        for (int i = 0; i < 3; i++) {
+            if (i == 2 && !k->bias) {
+                free(grads[0][i]), free(grads[1][i]);
+                continue;
+            }
+            const double e = tu_max_rel_err(grads[1][i], grads[0][i], all[i]->size);
+            if (e > 1e-5) fail_msg("conv1d_max case %zu input %d: gradient differs from the composed ops by %.3g", ci, i, e);
+            free(grads[0][i]), free(grads[1][i]);
+        }
+        dl_params_free(&ps);
+    }
+    /* And finite differences directly (small h: the arg-max must not move). */
+    const conv_ctx k1 = {1, 2, 1};
+    const gc_input spec[] = {T3(3, 7, 4), T3(5, 2, 4), T1(5)};
+    const double e = grad_check("conv1d_max", b_convmax, &k1, 3, spec, 1e-3, 0);
+    if (e > TOL) fail_msg("conv1d_max: gradient error %.3g", e);
+}
+
 /* ---- max over time ------------------------------------------------------------ */
 static dl_tensor *b_maxt(dl_graph *g, dl_tensor **in, const void *c) {
     (void)c;
@@ -269,7 +326,7 @@ int main(void) {
     dl_rng_init(&g_rng, 20261206, 14);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv1d),         cmocka_unit_test(test_conv1d_values),
-        cmocka_unit_test(test_max_over_time),  cmocka_unit_test(test_embedding_bag),
+        cmocka_unit_test(test_conv1d_max),     cmocka_unit_test(test_max_over_time),  cmocka_unit_test(test_embedding_bag),
         cmocka_unit_test(test_gru),            cmocka_unit_test(test_lstm),
         cmocka_unit_test(test_gru_cell_matches_layer), cmocka_unit_test(test_threads_and_allocs),
     };

@@ -1,5 +1,6 @@
 /* Sequence ops and losses against PyTorch on the same weights and inputs:
- * conv1d (padding + dilation with bias; plain without), max-over-time, embedding
+ * conv1d (padding + dilation with bias; plain without), conv1d + max over time as
+ * one op (dl_conv1d_max against F.conv1d then max), max-over-time, embedding
  * bag (sum, mean, with an empty bag), the GRU layer (torch.nn.GRU), GRU cell
  * (torch.nn.GRUCell), LSTM layer (torch.nn.LSTM), and every loss: BCE with logits
  * (weighted), sigmoid focal, varifocal, L1, GIoU (centre and corner boxes),
@@ -104,7 +105,7 @@ static void free_case(tcase *c) {
     dl_params_free(&c->ps);
 }
 
-enum { N_CASES = 17 };
+enum { N_CASES = 18 };
 
 static void test_match_torch(void **st) {
     (void)st;
@@ -126,6 +127,13 @@ static void test_match_torch(void **st) {
         dl_tensor *wt = tin(c, "w", 3, (int[3]){5, k ? 4 : 3, 4}, 0.5f, 1);
         dl_tensor *b = k ? NULL : tin(c, "b", 1, (int[1]){5}, 0.5f, 1);
         tfinish(c, dl_conv1d(c->g, x, wt, b, k ? 0 : 1, k ? 1 : 2));
+    }
+    {
+        tcase *c = &cs[nc++];
+        tbegin(c, "convmax");
+        dl_tensor *x = tin(c, "x", 3, (int[3]){20, 9, 4}, 1.0f, 1);
+        dl_tensor *wt = tin(c, "w", 3, (int[3]){5, 3, 4}, 0.5f, 1), *b = tin(c, "b", 1, (int[1]){5}, 0.5f, 1);
+        tfinish(c, dl_conv1d_max(c->g, x, wt, b, 1, 2));
     }
     {
         tcase *c = &cs[nc++];
@@ -241,7 +249,7 @@ static void test_match_torch(void **st) {
             dl_st_add_f32(w, cs[k].ps.items[i]->name, cs[k].ps.items[i]->data, cs[k].ps.items[i]->ndim,
                           cs[k].ps.items[i]->shape);
     dl_st_add_meta(w, "config",
-                   "{\"conv\":{\"pad\":1,\"dil\":2},\"conv0\":{\"pad\":0,\"dil\":1},\"gru\":{\"hidden\":6},"
+                   "{\"conv\":{\"pad\":1,\"dil\":2},\"convmax\":{\"pad\":1,\"dil\":2},\"conv0\":{\"pad\":0,\"dil\":1},\"gru\":{\"hidden\":6},"
                    "\"focal\":{\"alpha\":0.25,\"gamma\":2.0,\"norm\":3.0},"
                    "\"vfl\":{\"alpha\":0.75,\"gamma\":2.0,\"norm\":3.0},\"l1\":{\"norm\":2.0},"
                    "\"giou\":{\"format\":\"cxcywh\",\"norm\":6.0},\"giouxy\":{\"format\":\"xyxy\",\"norm\":6.0},"

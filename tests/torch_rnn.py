@@ -96,6 +96,9 @@ def main():
         P = Params(arrays, prefix)
         finish(prefix, P, conv1d(P, cfg[prefix]))
 
+    P = Params(arrays, "convmax")
+    finish("convmax", P, conv1d(P, cfg["convmax"]).max(dim=1).values)
+
     P = Params(arrays, "maxt")
     finish("maxt", P, P["x"].max(dim=1).values)
 

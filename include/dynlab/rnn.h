@@ -26,6 +26,17 @@ extern "C" {
 dl_tensor *dl_conv1d(dl_graph *g, dl_tensor *x, dl_tensor *w, dl_tensor *bias, int padding,
                      int dilation);
 
+/* dl_max_over_time(dl_conv1d(x, w, bias, padding, dilation)) as one op: [N, O].
+ * The forward runs the convolution's GEMM over chunks of sequences into a small
+ * buffer and keeps only each (sequence, filter) maximum and its position, so the
+ * [N, Lout, O] map is never stored; the backward is exact and sparse: only the
+ * arg-max window of each (n, o) has a gradient, so dW and dx are N*O window updates
+ * (K*C multiply-adds each) instead of two GEMMs over every position. Same values
+ * and gradients as the two ops (the first maximum wins ties, as torch.max).
+ * A ReLU after it equals max-over-time of the ReLU (ReLU is monotone). */
+dl_tensor *dl_conv1d_max(dl_graph *g, dl_tensor *x, dl_tensor *w, dl_tensor *bias, int padding,
+                         int dilation);
+
 /* Max over the length axis: x [N, L, C] -> [N, C]; the gradient goes to the
  * first position holding the maximum (as torch.max). */
 dl_tensor *dl_max_over_time(dl_graph *g, dl_tensor *x);

@@ -184,3 +184,154 @@ dl_tensor *dl_max_over_time(dl_graph *g, dl_tensor *x) {
     if (r) r->saved = arg;
     return out;
 }
+
+/* ---- fused conv1d + max over time ---------------------------------------------- */
+#include <omp.h>
+
+/* Sequences per forward chunk: the chunk's GEMM output (rows x O floats) stays in L2. */
+#define CONVMAX_CHUNK 16
+
+typedef struct convmax_saved {
+    const float *xp; /* padded stacked input [N*Lp, C] */
+    int *arg;        /* [N, O] position of the maximum */
+    int N, L, C, O, K, P, D, Lp;
+} convmax_saved;
+
+static void convmax_bwd(dl_graph *g, const dl_rec *r) {
+    const convmax_saved *s = r->saved;
+    dl_tensor *x = r->in[0], *w = r->in[1], *b = r->in[2];
+    const int N = s->N, L = s->L, C = s->C, O = s->O, K = s->K, P = s->P, D = s->D, Lp = s->Lp;
+    const int64_t KC = (int64_t)K * C;
+    const float *dy = r->out->grad;
+    const int *arg = s->arg;
+    if (b && b->requires_grad) {
+        int fresh;
+        float *gb = dl_grad_out(g, b, &fresh);
+        if (fresh) memset(gb, 0, (size_t)O * sizeof(float));
+        dl_sum_rows_into(gb, dy, N, O);
+    }
+    /* dW[o] += dy[n, o] * window(n, arg[n, o]): filter o's row by one thread, n in order. */
+    if (w->requires_grad) {
+        int fresh;
+        float *gw = dl_grad_out(g, w, &fresh);
+        if (fresh) memset(gw, 0, (size_t)O * KC * sizeof(float));
+#pragma omp parallel for schedule(static) if ((int64_t)N * O * KC > 4 * DL_PAR_MIN)
+        for (int o = 0; o < O; o++) {
+            float *go = gw + (int64_t)o * KC;
+            for (int n = 0; n < N; n++) {
+                const float d = dy[(int64_t)n * O + o];
+                if (d == 0.0f) continue;
+                const float *win = s->xp + ((int64_t)n * Lp + arg[(int64_t)n * O + o]) * C;
+                if (D == 1)
+                    dl_k_axpy(d, win, go, KC);
+                else
+                    for (int k = 0; k < K; k++) dl_k_axpy(d, win + (int64_t)k * D * C, go + (int64_t)k * C, C);
+            }
+        }
+    }
+    /* dx[n, t + k D - P] += dy[n, o] * w[o, k]: sequence n by one thread, o in order. */
+    if (x->requires_grad) {
+        int fresh;
+        float *gx = dl_grad_out(g, x, &fresh);
+        if (fresh) memset(gx, 0, (size_t)x->size * sizeof(float));
+#pragma omp parallel for schedule(static) if ((int64_t)N * O * KC > 4 * DL_PAR_MIN)
+        for (int n = 0; n < N; n++) {
+            float *gn = gx + (int64_t)n * L * C;
+            for (int o = 0; o < O; o++) {
+                const float d = dy[(int64_t)n * O + o];
+                if (d == 0.0f) continue;
+                const int t = arg[(int64_t)n * O + o];
+                const float *wo = w->data + (int64_t)o * KC;
+                if (D == 1 && P == 0) {
+                    dl_k_axpy(d, wo, gn + (int64_t)t * C, KC);
+                    continue;
+                }
+                for (int k = 0; k < K; k++) {
+                    const int p = t + k * D - P;
+                    if (p >= 0 && p < L) dl_k_axpy(d, wo + (int64_t)k * C, gn + (int64_t)p * C, C);
+                }
+            }
+        }
+    }
+}
+
+dl_tensor *dl_conv1d_max(dl_graph *g, dl_tensor *x, dl_tensor *w, dl_tensor *bias, int padding, int dilation) {
+    char b1[64], b2[64];
+    if (x->ndim != 3 || w->ndim != 3 || w->shape[2] != x->shape[2])
+        dl_fatal("dl_conv1d_max: x %s must be [N, L, C] and w %s [O, K, C]", dl_shape_str(x, b1, sizeof b1),
+                 dl_shape_str(w, b2, sizeof b2));
+    const int N = x->shape[0], L = x->shape[1], C = x->shape[2], O = w->shape[0], K = w->shape[1];
+    if (bias && (bias->ndim != 1 || bias->shape[0] != O)) dl_fatal("dl_conv1d_max: bias must be [%d]", O);
+    if (padding < 0 || dilation < 1)
+        dl_fatal("dl_conv1d_max: padding %d must be >= 0, dilation %d >= 1", padding, dilation);
+    const int Lp = L + 2 * padding, Lout = Lp - dilation * (K - 1);
+    if (Lout < 1 || K < 1)
+        dl_fatal("dl_conv1d_max: length %d (padded %d) shorter than the kernel's span %d", L, Lp,
+                 dilation * (K - 1) + 1);
+    int os[2] = {N, O};
+    dl_tensor *out = dl_tensor_new(g, 2, os);
+    const int rec = dl_needs_grad(g, x, w, bias);
+    int *arg = rec ? dl_graph_alloc(g, (size_t)N * O * sizeof(int) + 1) : NULL;
+    const int64_t KC = (int64_t)K * C, total = (int64_t)N * Lp;
+    const float *xp = x->data;
+    if (padding > 0 && N > 0) {
+        float *p = dl_graph_alloc(g, (size_t)total * C * sizeof(float));
+        for (int n = 0; n < N; n++) {
+            float *dst = p + (int64_t)n * Lp * C;
+            memset(dst, 0, (size_t)padding * C * sizeof(float));
+            memcpy(dst + (int64_t)padding * C, x->data + (int64_t)n * L * C, (size_t)L * C * sizeof(float));
+            memset(dst + (int64_t)(padding + L) * C, 0, (size_t)padding * C * sizeof(float));
+        }
+        xp = p;
+    }
+    const int nchunks = (N + CONVMAX_CHUNK - 1) / CONVMAX_CHUNK, nth = omp_get_max_threads();
+    const int64_t scratch = ((int64_t)CONVMAX_CHUNK * Lp * O + 15) / 16 * 16;
+    float *buf = N > 0 && O > 0 ? dl_graph_alloc(g, (size_t)(nth * scratch) * sizeof(float)) : NULL;
+    const float *bv = bias ? bias->data : NULL;
+    /* Chunks are independent (each writes its own sequences' maxima): any thread split
+     * gives the same bits. Inside, the GEMM runs single-threaded. */
+#pragma omp parallel for schedule(static) if (nchunks > 1 && (int64_t)N * Lout * O * KC > 8 * DL_PAR_MIN)
+    for (int ch = 0; ch < nchunks; ch++) {
+        const int n0 = ch * CONVMAX_CHUNK, n1 = n0 + CONVMAX_CHUNK < N ? n0 + CONVMAX_CHUNK : N;
+        const int rows = (n1 - n0) * Lp - dilation * (K - 1);
+        float *y = buf + omp_get_thread_num() * scratch;
+        const float *a = xp + (int64_t)n0 * Lp * C;
+        if (dilation == 1) {
+            if (bv)
+                dl_sgemm_bias(0, 1, rows, O, (int)KC, 1.0f, a, C, w->data, (int)KC, bv, y, O);
+            else
+                dl_sgemm(0, 1, rows, O, (int)KC, 1.0f, a, C, w->data, (int)KC, 0.0f, y, O);
+        } else {
+            for (int k = 0; k < K; k++) {
+                const float *ak = a + (int64_t)k * dilation * C, *bk = w->data + (int64_t)k * C;
+                if (k == 0 && bv)
+                    dl_sgemm_bias(0, 1, rows, O, C, 1.0f, ak, C, bk, (int)KC, bv, y, O);
+                else
+                    dl_sgemm(0, 1, rows, O, C, 1.0f, ak, C, bk, (int)KC, k ? 1.0f : 0.0f, y, O);
+            }
+        }
+        for (int n = n0; n < n1; n++) {
+            const float *yn = y + (int64_t)(n - n0) * Lp * O;
+            float *m = out->data + (int64_t)n * O;
+            int *an = arg ? arg + (int64_t)n * O : NULL;
+            memcpy(m, yn, (size_t)O * sizeof(float));
+            if (an) memset(an, 0, (size_t)O * sizeof(int));
+            for (int t = 1; t < Lout; t++) {
+                const float *row = yn + (int64_t)t * O;
+                if (an) {
+                    for (int o = 0; o < O; o++)
+                        if (row[o] > m[o]) m[o] = row[o], an[o] = t;
+                } else {
+                    for (int o = 0; o < O; o++) m[o] = row[o] > m[o] ? row[o] : m[o];
+                }
+            }
+        }
+    }
+    dl_rec *r = dl_record(g, convmax_bwd, out, x, w, bias);
+    if (r) {
+        convmax_saved *s = dl_graph_alloc(g, sizeof *s);
+        *s = (convmax_saved){xp, arg, N, L, C, O, K, padding, dilation, Lp};
+        r->saved = s;
+    }
+    return out;
+}
