@@ -210,22 +210,30 @@ static void convmax_bwd(dl_graph *g, const dl_rec *r) {
         if (fresh) memset(gb, 0, (size_t)O * sizeof(float));
         dl_sum_rows_into(gb, dy, N, O);
     }
-    /* dW[o] += dy[n, o] * window(n, arg[n, o]): filter o's row by one thread, n in order. */
+    /* dW[o] += dy[n, o] * window(n, arg[n, o]). Each thread owns a block of filters (their
+     * rows of dW stay in cache) and walks the sequences in order, so sequence n's input
+     * is read once per block and every dW entry sums over n in the same order for any
+     * thread count. */
     if (w->requires_grad) {
         int fresh;
         float *gw = dl_grad_out(g, w, &fresh);
         if (fresh) memset(gw, 0, (size_t)O * KC * sizeof(float));
+        const int ob = 16, nblocks = (O + ob - 1) / ob;
 #pragma omp parallel for schedule(static) if ((int64_t)N * O * KC > 4 * DL_PAR_MIN)
-        for (int o = 0; o < O; o++) {
-            float *go = gw + (int64_t)o * KC;
+        for (int blk = 0; blk < nblocks; blk++) {
+            const int o0 = blk * ob, o1 = o0 + ob < O ? o0 + ob : O;
             for (int n = 0; n < N; n++) {
-                const float d = dy[(int64_t)n * O + o];
-                if (d == 0.0f) continue;
-                const float *win = s->xp + ((int64_t)n * Lp + arg[(int64_t)n * O + o]) * C;
-                if (D == 1)
-                    dl_k_axpy(d, win, go, KC);
-                else
-                    for (int k = 0; k < K; k++) dl_k_axpy(d, win + (int64_t)k * D * C, go + (int64_t)k * C, C);
+                const float *xn = s->xp + (int64_t)n * Lp * C;
+                for (int o = o0; o < o1; o++) {
+                    const float d = dy[(int64_t)n * O + o];
+                    if (d == 0.0f) continue;
+                    const float *win = xn + (int64_t)arg[(int64_t)n * O + o] * C;
+                    float *go = gw + (int64_t)o * KC;
+                    if (D == 1)
+                        dl_k_axpy(d, win, go, KC);
+                    else
+                        for (int k = 0; k < K; k++) dl_k_axpy(d, win + (int64_t)k * D * C, go + (int64_t)k * C, C);
+                }
             }
         }
     }
