@@ -62,10 +62,7 @@ static float gt_replica_step(dl_graph *g, int r, int n, void *vctx)
     dl_tensor *feat[3];
     /* ReLU after the max over tokens: ReLU is monotone, so relu(max(conv)) equals
      * max(relu(conv)) in value and gradient; the max comes from the fused op. */
-    for (int k = 0; k < 3; k++) {
-        const dl_conv1d_m *cv = &m->conv[k];
-        feat[k] = dl_relu(g, dl_conv1d_max(g, e, cv->weight, cv->bias, cv->padding, cv->dilation));
-    }
+    for (int k = 0; k < 3; k++) feat[k] = dl_relu(g, dl_conv1d_max_fwd(g, &m->conv[k], e));
     dl_tensor *days = dl_reshape(g, dl_concat(g, feat, 3, 1), 3, (int[3]){nb, GT_DAYS, 3 * GT_FILTERS});
     dl_tensor *h = dl_last_step(g, dl_gru_fwd(g, &m->gru, days, NULL));
     dl_tensor *logit = dl_reshape(g, dl_linear_fwd(g, &m->head, h), 1, (int[1]){nb});

@@ -83,6 +83,8 @@ typedef struct dl_conv1d_m {
 void dl_conv1d_init(dl_conv1d_m *m, dl_params *ps, const char *name, int in, int out, int k,
                     int padding, int dilation, int bias, dl_rng *r);
 dl_tensor *dl_conv1d_fwd(dl_graph *g, const dl_conv1d_m *m, dl_tensor *x); /* [N, L, in] -> [N, Lout, out] */
+/* The module followed by max over time, fused (dl_conv1d_max): [N, L, in] -> [N, out]. */
+dl_tensor *dl_conv1d_max_fwd(dl_graph *g, const dl_conv1d_m *m, dl_tensor *x);
 
 typedef struct dl_gru_m {
     dl_tensor *w_ih, *w_hh, *b_ih, *b_hh; /* names weight_ih, weight_hh, bias_ih, bias_hh */

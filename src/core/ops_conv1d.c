@@ -12,6 +12,7 @@
  * With dilation > 1 the product is K GEMMs, one per tap, each over the strided X.
  * Backward: dW = dY^T X (the same view, one GEMM with dilation 1), dX = K GEMMs
  * dY @ W_k added at row offsets k d, with the dropped rows' dY set to zero. */
+#include <omp.h>
 #include <string.h>
 #include "core/internal.h"
 #include "dynlab/gemm.h"
@@ -186,7 +187,6 @@ dl_tensor *dl_max_over_time(dl_graph *g, dl_tensor *x) {
 }
 
 /* ---- fused conv1d + max over time ---------------------------------------------- */
-#include <omp.h>
 
 /* Sequences per forward chunk: the chunk's GEMM output (rows x O floats) stays in L2. */
 #define CONVMAX_CHUNK 16
@@ -210,16 +210,18 @@ static void convmax_bwd(dl_graph *g, const dl_rec *r) {
         if (fresh) memset(gb, 0, (size_t)O * sizeof(float));
         dl_sum_rows_into(gb, dy, N, O);
     }
-    /* dW[o] += dy[n, o] * window(n, arg[n, o]). Each thread owns a block of filters (their
-     * rows of dW stay in cache) and walks the sequences in order, so sequence n's input
-     * is read once per block and every dW entry sums over n in the same order for any
-     * thread count. */
+    /* dW[o] += dy[n, o] * window(n, arg[n, o]). Each thread owns one block of filters
+     * (their dW rows stay in L2) and walks the sequences in order: the input streams
+     * from memory once per thread, and every dW entry sums over n in the same order
+     * whatever the blocking, so the bits do not depend on the thread count. */
     if (w->requires_grad) {
         int fresh;
         float *gw = dl_grad_out(g, w, &fresh);
         if (fresh) memset(gw, 0, (size_t)O * KC * sizeof(float));
-        const int ob = 16, nblocks = (O + ob - 1) / ob;
-#pragma omp parallel for schedule(static) if ((int64_t)N * O * KC > 4 * DL_PAR_MIN)
+        const int par = (int64_t)N * O * KC > 4 * DL_PAR_MIN && !omp_in_parallel();
+        const int nblocks = par ? (omp_get_max_threads() < O ? omp_get_max_threads() : O) : 1;
+        const int ob = (O + nblocks - 1) / nblocks;
+#pragma omp parallel for schedule(static) if (par && nblocks > 1)
         for (int blk = 0; blk < nblocks; blk++) {
             const int o0 = blk * ob, o1 = o0 + ob < O ? o0 + ob : O;
             for (int n = 0; n < N; n++) {

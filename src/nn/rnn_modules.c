@@ -31,6 +31,10 @@ dl_tensor *dl_conv1d_fwd(dl_graph *g, const dl_conv1d_m *m, dl_tensor *x) {
     return dl_conv1d(g, x, m->weight, m->bias, m->padding, m->dilation);
 }
 
+dl_tensor *dl_conv1d_max_fwd(dl_graph *g, const dl_conv1d_m *m, dl_tensor *x) {
+    return dl_conv1d_max(g, x, m->weight, m->bias, m->padding, m->dilation);
+}
+
 static void rnn_params(dl_params *ps, const char *name, int gates, int in, int hidden, dl_rng *r, dl_tensor **w_ih,
                        dl_tensor **w_hh, dl_tensor **b_ih, dl_tensor **b_hh) {
     const float bound = 1.0f / sqrtf((float)hidden);
