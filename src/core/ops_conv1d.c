@@ -188,6 +188,36 @@ dl_tensor *dl_max_over_time(dl_graph *g, dl_tensor *x) {
 
 /* ---- fused conv1d + max over time ---------------------------------------------- */
 
+/* Function clones as vmath.c's (gcc; the same exclusions): the scan below is the
+ * only loop here that the baseline -O2 build would leave to SSE2. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__) && \
+    !defined(DL_NO_CLONES)
+#define CONV_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define CONV_CLONES
+#endif
+
+/* m[o] = max_t y[t, o], an[o] = its first position (an may be NULL); branch-free, so it
+ * vectorises over the filters. */
+CONV_CLONES static void max_rows(const float *y, int rows, int O, float *m, int *an) {
+    memcpy(m, y, (size_t)O * sizeof(float));
+    if (an) memset(an, 0, (size_t)O * sizeof(int));
+    for (int t = 1; t < rows; t++) {
+        const float *row = y + (int64_t)t * O;
+        if (an) {
+#pragma omp simd
+            for (int o = 0; o < O; o++) {
+                const int gt = row[o] > m[o]; /* strict: the first maximum wins */
+                m[o] = gt ? row[o] : m[o];
+                an[o] = gt ? t : an[o];
+            }
+        } else {
+#pragma omp simd
+            for (int o = 0; o < O; o++) m[o] = row[o] > m[o] ? row[o] : m[o];
+        }
+    }
+}
+
 /* Sequences per forward chunk: the chunk's GEMM output (rows x O floats) stays in L2. */
 #define CONVMAX_CHUNK 16
 
@@ -324,17 +354,7 @@ dl_tensor *dl_conv1d_max(dl_graph *g, dl_tensor *x, dl_tensor *w, dl_tensor *bia
             const float *yn = y + (int64_t)(n - n0) * Lp * O;
             float *m = out->data + (int64_t)n * O;
             int *an = arg ? arg + (int64_t)n * O : NULL;
-            memcpy(m, yn, (size_t)O * sizeof(float));
-            if (an) memset(an, 0, (size_t)O * sizeof(int));
-            for (int t = 1; t < Lout; t++) {
-                const float *row = yn + (int64_t)t * O;
-                if (an) {
-                    for (int o = 0; o < O; o++)
-                        if (row[o] > m[o]) m[o] = row[o], an[o] = t;
-                } else {
-                    for (int o = 0; o < O; o++) m[o] = row[o] > m[o] ? row[o] : m[o];
-                }
-            }
+            max_rows(yn, Lout, O, m, an);
         }
     }
     dl_rec *r = dl_record(g, convmax_bwd, out, x, w, bias);
