@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include "testutil.h"
 #include "dynlab/core.h"
 
@@ -159,5 +161,30 @@ static double grad_check(const char *name, build_fn fn, const void *ctx, int n_i
 #define G1(gen, a) {1, {a}, gen}
 #define G2(gen, a, b) {2, {a, b}, gen}
 #define G3(gen, a, b, c) {3, {a, b, c}, gen}
+
+/* ---- bad input: run an op in a child process (dl_fatal exits) ---- */
+typedef void (*bad_fn)(dl_graph *g);
+/* Runs fn in a child; returns its exit status and its stderr in buf. */
+static inline int run_child(bad_fn fn, char *buf, size_t n) {
+    int fd[2];
+    if (pipe(fd)) return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fd[1], 2);
+        close(fd[0]);
+        dl_graph *g = dl_graph_new();
+        fn(g);
+        _exit(0);
+    }
+    close(fd[1]);
+    size_t got = 0;
+    ssize_t k;
+    while (got + 1 < n && (k = read(fd[0], buf + got, n - 1 - got)) > 0) got += (size_t)k;
+    buf[got] = 0;
+    close(fd[0]);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
 
 #endif

@@ -3,7 +3,7 @@
  * (gamma 0, 2, 1.5; alpha on/off), varifocal loss, L1 (both arguments), GIoU (both
  * box formats, overlapping and disjoint pairs, gradient to both boxes), NT-Xent
  * and the Gaussian KL. The checker is tests/fdcheck.h. Plus values: closed forms
- * for a few cases. */
+ * for a few cases, and bad input ends the program with one line naming the op. */
 #include "fdcheck.h"
 #include "dynlab/losses.h"
 
@@ -213,6 +213,37 @@ static void test_values(void **state) {
     dl_graph_free(g);
 }
 
+static void bad_giou_box(dl_graph *g) {
+    dl_tensor *p = dl_tensor_zeros(g, 2, (int[2]){1, 4}), *t = dl_tensor_zeros(g, 2, (int[2]){1, 4});
+    p->data[2] = p->data[3] = t->data[2] = t->data[3] = 1.0f; /* cxcywh: p fine, t fine */
+    p->data[2] = 0.0f;                                        /* p has zero width */
+    dl_giou_loss(g, p, t, DL_BOX_CXCYWH, 1.0f);
+}
+static void bad_ntx_rows(dl_graph *g) { dl_nt_xent(g, dl_tensor_zeros(g, 2, (int[2]){3, 4}), 0.5f); }
+static void bad_focal_norm(dl_graph *g) {
+    dl_sigmoid_focal_loss(g, dl_tensor_zeros(g, 1, (int[1]){2}), Y01, 0.25f, 2.0f, 0.0f);
+}
+static void bad_kl_shapes(dl_graph *g) {
+    dl_gaussian_kl(g, dl_tensor_zeros(g, 2, (int[2]){2, 3}), dl_tensor_zeros(g, 2, (int[2]){2, 4}));
+}
+
+static void test_bad_input(void **state) {
+    (void)state;
+    const struct {
+        bad_fn fn;
+        const char *op;
+    } cases[] = {{bad_giou_box, "dl_giou_loss"}, {bad_ntx_rows, "dl_nt_xent"}, {bad_focal_norm, "dl_sigmoid_focal_loss"},
+                 {bad_kl_shapes, "dl_gaussian_kl"}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char err[512];
+        const int rc = run_child(cases[i].fn, err, sizeof err);
+        if (rc != 1) fail_msg("%s: exit status %d, expected 1 (stderr: %s)", cases[i].op, rc, err);
+        const char *nl = strchr(err, '\n');
+        if (!strstr(err, cases[i].op) || !nl || nl[1] != 0)
+            fail_msg("%s: expected one line naming the op, got '%s'", cases[i].op, err);
+    }
+}
+
 int main(void) {
     dl_rng_init(&g_rng, 20261206, 15);
     for (int i = 0; i < N_EL; i++) {
@@ -228,6 +259,7 @@ int main(void) {
         cmocka_unit_test(test_regression_losses),
         cmocka_unit_test(test_giou),
         cmocka_unit_test(test_values),
+        cmocka_unit_test(test_bad_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,8 @@
  * mean, repeated ids, an empty bag), the GRU layer and cell and the LSTM layer
  * (with and without initial states and biases); the checker is tests/fdcheck.h.
  * Also: conv1d's values against a direct loop, the same bits for 1 and 2 threads,
- * and no heap allocation after the first step of a GRU/conv training step. */
+ * no heap allocation after the first step of a GRU/conv training step, and bad
+ * shapes, ids and offsets end the program with one line naming the op. */
 #include "fdcheck.h"
 #include "dynlab/nn.h"
 #include "dynlab/rnn.h"
@@ -326,6 +327,43 @@ static void test_threads_and_allocs(void **state) {
     dl_set_threads(1);
 }
 
+/* ---- bad input: one line naming the op, exit status 1 ------------------------------ */
+static void bad_conv_channels(dl_graph *g) {
+    dl_conv1d(g, dl_tensor_zeros(g, 3, (int[3]){2, 5, 4}), dl_tensor_zeros(g, 3, (int[3]){3, 2, 5}), NULL, 0, 1);
+}
+static void bad_conv_short(dl_graph *g) {
+    dl_conv1d_max(g, dl_tensor_zeros(g, 3, (int[3]){2, 2, 4}), dl_tensor_zeros(g, 3, (int[3]){3, 3, 4}), NULL, 0, 1);
+}
+static void bad_gru_weights(dl_graph *g) {
+    dl_gru(g, dl_tensor_zeros(g, 3, (int[3]){2, 3, 4}), NULL, dl_tensor_zeros(g, 2, (int[2]){9, 5}),
+           dl_tensor_zeros(g, 2, (int[2]){9, 3}), NULL, NULL);
+}
+static void bad_bag_offsets(dl_graph *g) {
+    const int ids[3] = {0, 1, 2}, offs[2] = {0, 4};
+    dl_embedding_bag(g, dl_tensor_zeros(g, 2, (int[2]){3, 2}), ids, 3, offs, 2, 0);
+}
+static void bad_bag_id(dl_graph *g) {
+    const int ids[2] = {0, 7}, offs[1] = {0};
+    dl_embedding_bag(g, dl_tensor_zeros(g, 2, (int[2]){3, 2}), ids, 2, offs, 1, 1);
+}
+
+static void test_bad_input(void **state) {
+    (void)state;
+    const struct {
+        bad_fn fn;
+        const char *op;
+    } cases[] = {{bad_conv_channels, "dl_conv1d"}, {bad_conv_short, "dl_conv1d_max"}, {bad_gru_weights, "dl_gru"},
+                 {bad_bag_offsets, "dl_embedding_bag"}, {bad_bag_id, "dl_embedding_bag"}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char err[512];
+        const int rc = run_child(cases[i].fn, err, sizeof err);
+        if (rc != 1) fail_msg("%s: exit status %d, expected 1 (stderr: %s)", cases[i].op, rc, err);
+        const char *nl = strchr(err, '\n');
+        if (!strstr(err, cases[i].op) || !nl || nl[1] != 0)
+            fail_msg("%s: expected one line naming the op, got '%s'", cases[i].op, err);
+    }
+}
+
 int main(void) {
     dl_rng_init(&g_rng, 20261206, 14);
     const struct CMUnitTest tests[] = {
@@ -333,6 +371,7 @@ int main(void) {
         cmocka_unit_test(test_conv1d_max),     cmocka_unit_test(test_max_over_time),  cmocka_unit_test(test_embedding_bag),
         cmocka_unit_test(test_gru),            cmocka_unit_test(test_lstm),
         cmocka_unit_test(test_gru_cell_matches_layer), cmocka_unit_test(test_threads_and_allocs),
+        cmocka_unit_test(test_bad_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
