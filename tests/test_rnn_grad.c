@@ -1,5 +1,6 @@
 /* Finite-difference gradient checks of the sequence ops (include/dynlab/rnn.h):
- * conv1d (padding, dilation, bias, width 1), max-over-time, embedding bag (sum and
+ * conv1d (padding, dilation, bias, width 1), the fused conv1d + max over time (equal to
+ * the two ops, and by finite differences), max-over-time, embedding bag (sum and
  * mean, repeated ids, an empty bag), the GRU layer and cell and the LSTM layer
  * (with and without initial states and biases); the checker is tests/fdcheck.h.
  * Also: conv1d's values against a direct loop, the same bits for 1 and 2 threads,
