@@ -3,6 +3,7 @@
 # session, for 1 and 2 threads, then the sgemm table (dynlab vs OpenBLAS).
 #
 #   bench/compare.sh [--rounds R] [--steps S] [--no-sgemm] [--out FILE.jsonl]
+#                    [--workloads "onelayer gpt-tiny gpt-small gru-text"]
 #
 # Uses $DYNLAB (default build/dynlab) and Debian's /usr/bin/python3 (torch 1.13).
 # Debian's torch calls OpenBLAS, whose thread pool torch.set_num_threads does
@@ -23,13 +24,15 @@ rounds=3
 steps=20
 sgemm=1
 out=""
+workloads="onelayer gpt-tiny gpt-small gru-text"
 while [ $# -gt 0 ]; do
     case "$1" in
         --rounds) rounds="$2"; shift 2 ;;
         --steps) steps="$2"; shift 2 ;;
         --no-sgemm) sgemm=0; shift ;;
         --out) out="$2"; shift 2 ;;
-        -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --workloads) workloads="$2"; shift 2 ;;
+        -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "compare.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -42,7 +45,7 @@ echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores"
 for r in $(seq 1 "$rounds"); do
     for t in 1 2; do
-        for w in onelayer gpt-tiny gpt-small; do
+        for w in $workloads; do
             for rep in $t 1; do
                 OMP_NUM_THREADS=$t "$dynlab" bench --threads "$t" --replicas "$rep" --steps "$steps" \
                     --workload "$w" --json | sed "s/^{/{\"impl\": \"dynlab\", \"round\": $r, /" >>"$tmp"
@@ -60,7 +63,7 @@ done
 echo "load average after:  $(cut -d' ' -f1-3 /proc/loadavg)"
 [ -n "$out" ] && cp "$tmp" "$out"
 
-$py - "$tmp" <<'EOF'
+$py - "$tmp" "$workloads" <<'EOF'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 def med(sel):
@@ -71,7 +74,7 @@ print("ms/step (median over rounds of each run's median warm step); ratio = PyTo
 print("dynlab repl: N micro-batches side by side; dynlab ops: 1 replica, each op threaded")
 print(f"{'workload':10s} {'thr':>3s} {'dyn repl':>9s} {'dyn ops':>9s} {'GFLOP/s':>8s} {'torch ob1':>10s} {'torch obN':>10s} {'ratio':>7s}")
 best = {}
-for w in ["onelayer", "gpt-tiny", "gpt-small"]:
+for w in sys.argv[2].split():
     for t in [1, 2]:
         dyn = lambda rep: (lambda r: r["impl"] == "dynlab" and r["workload"] == w and r["threads"] == t and r.get("replicas", 1) == rep)
         dr = med(dyn(t))
@@ -88,8 +91,10 @@ print("at each side's best setting (any thread count):")
 for w, v in best.items():
     d = min(x[0] for x in v.values()); tb = min(x[1] for x in v.values())
     print(f"  {w:10s} dynlab {d:9.3f} ms  PyTorch {tb:9.3f} ms  ratio {tb / d:6.2f}")
-d1, d2 = best["gpt-small"][1][0], best["gpt-small"][2][0]
-print(f"  gpt-small dynlab 2 threads vs 1: {d1 / d2:.2f}x")
+for w in ("gpt-small", "gru-text"):
+    if w in best:
+        d1, d2 = best[w][1][0], best[w][2][0]
+        print(f"  {w} dynlab 2 threads vs 1: {d1 / d2:.2f}x")
 EOF
 
 if [ "$sgemm" = 1 ]; then

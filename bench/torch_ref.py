@@ -1,10 +1,11 @@
 #!/usr/bin/python3
-"""PyTorch reference for `dynlab bench`: the same three training-step workloads
-(issue 3) with the same model as src/nn (GPT-2 style pre-LN decoder: token +
+"""PyTorch reference for `dynlab bench`: the same training-step workloads: three
+GPT workloads with the same model as src/nn (GPT-2 style pre-LN decoder: token +
 learned position embeddings, blocks with separate q/k/v/o linears with bias,
 causal softmax attention, GELU(tanh) MLP of width 4d, final LayerNorm, linear
 head without bias), mean cross-entropy over all positions, AdamW(lr=1e-3),
-fixed random tokens. Times warm steps and prints the median ms/step.
+fixed random tokens; and gru-text (class GruText). Times warm steps and prints
+the median ms/step.
 
 Run with Debian's python3 (python3-torch 1.13). Debian's torch calls OpenBLAS,
 whose own thread pool torch.set_num_threads does not bound: set
@@ -92,19 +93,61 @@ def train_flops(vocab, T, d, layers, B):
     return 3.0 * (layers * per_layer + 2.0 * bt * d * vocab)
 
 
+class GruText(nn.Module):
+    """gru-text (bench/workload_gru_text.c): embeddings of each day's 32 tokens,
+    Conv1d widths 3, 4, 5 x 100 filters + ReLU, max over tokens, concatenated to
+    300 per day; GRU 300 -> 128 over the 20 days; linear 128 -> 1 on the last state."""
+
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(5000, 128)
+        self.convs = nn.ModuleList([nn.Conv1d(128, 100, k) for k in (3, 4, 5)])
+        self.gru = nn.GRU(300, 128, batch_first=True)
+        self.head = nn.Linear(128, 1)
+
+    def forward(self, ids, labels):
+        B, D, L = ids.shape
+        e = self.emb(ids.view(B * D, L)).transpose(1, 2)  # [B*D, 128, L]
+        feats = [F.relu(c(e)).max(dim=2).values for c in self.convs]
+        h, _ = self.gru(torch.cat(feats, 1).view(B, D, 300))
+        logit = self.head(h[:, -1]).squeeze(1)
+        return F.binary_cross_entropy_with_logits(logit, labels)
+
+
+def gru_text_flops(B=32, days=20, tokens=32):
+    """Same count as bench_gru_text_train_flops (dense convolutions, GRU projections)."""
+    seqs = B * days
+    f = sum(2.0 * seqs * (tokens - k + 1) * 100 * k * 128 for k in (3, 4, 5))
+    f += 2.0 * seqs * 3 * 128 * (300 + 128) + 2.0 * B * 128
+    return 3.0 * f
+
+
 def run(name, steps, warmup, seed):
-    vocab, T, d, heads, layers, B = WORKLOADS[name]
-    torch.manual_seed(seed)
-    model = GPT(vocab, T, d, heads, layers)
+    if name == "gru-text":
+        torch.manual_seed(seed)
+        model = GruText()
+        g = torch.Generator().manual_seed(seed + 1)
+        inputs = (torch.randint(0, 5000, (32, 20, 32), generator=g),
+                  torch.randint(0, 2, (32,), generator=g).float())
+        flops = gru_text_flops()
+    else:
+        vocab, T, d, heads, layers, B = WORKLOADS[name]
+        torch.manual_seed(seed)
+        model = GPT(vocab, T, d, heads, layers)
+        g = torch.Generator().manual_seed(seed + 1)
+        inputs = (torch.randint(0, vocab, (B, T), generator=g),
+                  torch.randint(0, vocab, (B, T), generator=g))
+        flops = train_flops(vocab, T, d, layers, B)
+    return timed(name, model, inputs, flops, steps, warmup)
+
+
+def timed(name, model, inputs, flops, steps, warmup):
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    g = torch.Generator().manual_seed(seed + 1)
-    idx = torch.randint(0, vocab, (B, T), generator=g)
-    tgt = torch.randint(0, vocab, (B, T), generator=g)
     times, first, last = [], None, None
     for s in range(warmup + steps):
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
-        loss = model(idx, tgt)
+        loss = model(*inputs)
         loss.backward()
         opt.step()
         lv = loss.item()
@@ -119,7 +162,7 @@ def run(name, steps, warmup, seed):
         "workload": name,
         "threads": torch.get_num_threads(),
         "ms_per_step": round(med, 4),
-        "gflops": round(train_flops(vocab, T, d, layers, B) / (med * 1e-3) * 1e-9, 2),
+        "gflops": round(flops / (med * 1e-3) * 1e-9, 2),
         "ms_min": round(min(times) * 1e3, 4),
         "steps": steps,
         "first_loss": round(first, 5),
@@ -133,7 +176,7 @@ def main():
     ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: default)")
     ap.add_argument("--steps", type=int, default=20, help="timed steps per workload")
     ap.add_argument("--warmup", type=int, default=3, help="untimed steps first")
-    ap.add_argument("--workload", choices=sorted(WORKLOADS), action="append",
+    ap.add_argument("--workload", choices=sorted(WORKLOADS) + ["gru-text"], action="append",
                     help="only this workload (repeatable)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", action="store_true", help="one JSON object per line")
@@ -142,7 +185,7 @@ def main():
         ap.error("--steps must be >= 1, --warmup and --threads >= 0")
     if a.threads:
         torch.set_num_threads(a.threads)
-    names = a.workload or list(WORKLOADS)
+    names = a.workload or list(WORKLOADS) + ["gru-text"]
     if not a.json:
         print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s)")
         print(f"{'workload':10s} {'ms/step':>9s} {'min ms':>9s} {'GFLOP/s':>8s}")

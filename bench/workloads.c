@@ -17,6 +17,8 @@ const bench_workload bench_workloads[] = {
     {"onelayer", 8, 16, 32, 2, 1, 256},
     {"gpt-tiny", 256, 64, 128, 4, 2, 16},
     {"gpt-small", 512, 128, 256, 8, 4, 8},
+    /* not a GPT: bench/workload_gru_text.c (vocab, days, embedding width; batch 32) */
+    {"gru-text", 5000, 20, 128, 0, 0, 32},
 };
 const int bench_n_workloads = (int)(sizeof bench_workloads / sizeof *bench_workloads);
 
@@ -82,6 +84,7 @@ static float bench_replica_step(dl_graph *g, int r, int n, void *ctx)
 int bench_run_workload(const bench_workload *w, int warmup, int steps, uint64_t seed,
                        int replicas, bench_result *out)
 {
+    if (!strcmp(w->name, "gru-text")) return bench_run_gru_text(w, warmup, steps, seed, replicas, out);
     memset(out, 0, sizeof *out);
     reset_peak_rss();
     dl_gpt_config cfg = {.vocab = w->vocab, .seq_len = w->seq, .d_model = w->d_model,

@@ -35,4 +35,8 @@ typedef struct {
  * stderr. */
 int bench_run_workload(const bench_workload *w, int warmup, int steps, uint64_t seed,
                        int replicas, bench_result *out);
+/* gru-text (bench/workload_gru_text.c): text CNN per day + GRU over days, BCE. */
+int bench_run_gru_text(const bench_workload *w, int warmup, int steps, uint64_t seed, int replicas,
+                       bench_result *out);
+double bench_gru_text_train_flops(int B);
 #endif

@@ -16,6 +16,7 @@
  * compiled here as part of this one translation unit. */
 #include "sgemm_bench.c"
 #include "workloads.c"
+#include "workload_gru_text.c"
 
 static void bench_usage(FILE *f)
 {
@@ -27,6 +28,9 @@ static void bench_usage(FILE *f)
             "  onelayer   vocab 8,   T 16,  d 32,  2 heads, 1 layer,  batch 256\n"
             "  gpt-tiny   vocab 256, T 64,  d 128, 4 heads, 2 layers, batch 16\n"
             "  gpt-small  vocab 512, T 128, d 256, 8 heads, 4 layers, batch 8\n"
+            "  gru-text   ids [32 batch, 20 days, 32 tokens], vocab 5000, 128-d embeddings,\n"
+            "             conv1d widths 3/4/5 x 100 filters + ReLU + max over tokens, GRU 300->128\n"
+            "             over days, linear 128->1, BCE with logits\n"
             "and prints the median ms/step, GFLOP/s, peak resident memory against the sum of\n"
             "parameters, gradients, AdamW state and activations, and heap allocations per step.\n"
             "\n"
@@ -37,7 +41,8 @@ static void bench_usage(FILE *f)
             "                  spread over the threads instead)\n"
             "  --steps N       timed steps per workload (default 20)\n"
             "  --warmup N      untimed steps first (default 3)\n"
-            "  --workload NAME only this workload (onelayer, gpt-tiny, gpt-small); repeatable\n"
+            "  --workload NAME only this workload (onelayer, gpt-tiny, gpt-small, gru-text);\n"
+            "                  repeatable\n"
             "  --sgemm         instead: the sgemm microbenchmark (dynlab vs OpenBLAS, square\n"
             "                  64..1024 and the workloads' shapes) against the measured fp32 peak\n"
             "  --json          one JSON object per line\n"
@@ -80,7 +85,9 @@ int dl_cmd_bench(int argc, char **argv)
             const bench_workload *w = bench_workload_find(v);
             if (!w) {
                 fprintf(stderr,
-                        "dynlab bench: unknown workload '%s' (onelayer, gpt-tiny, gpt-small)\n", v);
+                        "dynlab bench: unknown workload '%s' (onelayer, gpt-tiny, gpt-small, "
+                        "gru-text)\n",
+                        v);
                 return DL_EXIT_USAGE;
             }
             selected[w - bench_workloads] = any_selected = 1;

@@ -5,6 +5,8 @@
 #include "dynlab/core.h"
 #include "dynlab/gemm.h"
 #include "dynlab/nn.h"
+#include "dynlab/rnn.h"
+#include "dynlab/losses.h"
 #include "dynlab/optim.h"
 #include "dynlab/config.h"
 #include "dynlab/run.h"
