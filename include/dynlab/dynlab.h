@@ -4,6 +4,7 @@
 #include "dynlab/rng.h"
 #include "dynlab/core.h"
 #include "dynlab/gemm.h"
+#include "dynlab/conv.h"
 #include "dynlab/nn.h"
 #include "dynlab/optim.h"
 #include "dynlab/config.h"

@@ -64,6 +64,12 @@ struct dl_graph {
     int n_rec, cap_rec;
     int training;
     int grad_enabled;
+    int replica; /* index in its dl_replicas (0 for a plain graph) */
+    /* Per-op working memory reused by every op of the graph (im2col columns):
+     * grows on first use, freed with the graph, so it costs no arena space per op. */
+    void *scratch;
+    size_t scratch_cap;
+    int64_t scratch_allocs;
     dl_rng rng;
     int64_t tape_allocs;
     /* Replica binding (replicas.c): parameter i of `bound` keeps its gradient in
@@ -100,6 +106,14 @@ float *dl_grad_out(dl_graph *g, dl_tensor *t, int *fresh);
 static inline float *dl_in_grad(dl_graph *g, dl_tensor *t) {
     return (t && t->requires_grad) ? dl_tensor_grad(g, t) : NULL;
 }
+
+/* Working memory valid only inside the calling op (forward or backward kernel),
+ * 64-byte aligned; the next call may reuse it. Heap-allocated only when it grows. */
+void *dl_graph_scratch(dl_graph *g, size_t bytes);
+
+/* Tests only: floats per im2col block of dl_conv2d (<= 0: the default), so small
+ * shapes reach the blocked paths. Not thread-safe against running convolutions. */
+void dl_conv2d_set_block_floats(int64_t n);
 
 /* New activation with the shape of `like`. */
 dl_tensor *dl_tensor_like(dl_graph *g, const dl_tensor *like);
