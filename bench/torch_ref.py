@@ -23,6 +23,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from torch_conv_ref import CONV_WORKLOADS, run_conv
+
 WORKLOADS = {
     # name: vocab, seq T, d_model, heads, layers, batch   (issue 3 table)
     "onelayer": (8, 16, 32, 2, 1, 256),
@@ -133,7 +135,7 @@ def main():
     ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: default)")
     ap.add_argument("--steps", type=int, default=20, help="timed steps per workload")
     ap.add_argument("--warmup", type=int, default=3, help="untimed steps first")
-    ap.add_argument("--workload", choices=sorted(WORKLOADS), action="append",
+    ap.add_argument("--workload", choices=sorted(WORKLOADS) + sorted(CONV_WORKLOADS), action="append",
                     help="only this workload (repeatable)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", action="store_true", help="one JSON object per line")
@@ -142,12 +144,12 @@ def main():
         ap.error("--steps must be >= 1, --warmup and --threads >= 0")
     if a.threads:
         torch.set_num_threads(a.threads)
-    names = a.workload or list(WORKLOADS)
+    names = a.workload or list(WORKLOADS) + list(CONV_WORKLOADS)
     if not a.json:
         print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s)")
         print(f"{'workload':10s} {'ms/step':>9s} {'min ms':>9s} {'GFLOP/s':>8s}")
     for n in names:
-        r = run(n, a.steps, a.warmup, a.seed)
+        r = (run_conv if n in CONV_WORKLOADS else run)(n, a.steps, a.warmup, a.seed)
         if a.json:
             print(json.dumps(r))
         else:
