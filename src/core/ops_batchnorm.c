@@ -42,6 +42,7 @@ static void bn_bwd(dl_graph *g, const dl_rec *r) {
         for (int64_t n = 0; n < N; n++) {
             const float *xp = xv + (n * C + c) * S, *dp = dy + (n * C + c) * S;
             float a = 0, b = 0;
+#pragma omp simd reduction(+ : a, b)
             for (int64_t i = 0; i < S; i++) {
                 a += dp[i];
                 b += dp[i] * (xp[i] - mu);
@@ -58,9 +59,13 @@ static void bn_bwd(dl_graph *g, const dl_rec *r) {
             for (int64_t n = 0; n < N; n++) {
                 const float *xp = xv + (n * C + c) * S, *dp = dy + (n * C + c) * S;
                 float *gp = gx + (n * C + c) * S;
-                for (int64_t i = 0; i < S; i++) {
-                    const float v = k * (dp[i] - mdy - (xp[i] - mu) * rs * mdyx);
-                    gp[i] = fresh ? v : gp[i] + v;
+                const float kx = k * rs * mdyx, k0 = k * mdy;
+                if (fresh) {
+#pragma omp simd
+                    for (int64_t i = 0; i < S; i++) gp[i] = k * dp[i] - k0 - (xp[i] - mu) * kx;
+                } else {
+#pragma omp simd
+                    for (int64_t i = 0; i < S; i++) gp[i] += k * dp[i] - k0 - (xp[i] - mu) * kx;
                 }
             }
         } else {
@@ -106,6 +111,7 @@ dl_tensor *dl_batchnorm(dl_graph *g, dl_tensor *x, dl_tensor *gamma, dl_tensor *
             for (int64_t n = 0; n < N; n++) {
                 const float *xp = xv + (n * C + c) * S;
                 float a = 0;
+#pragma omp simd reduction(+ : a)
                 for (int64_t i = 0; i < S; i++) a += (xp[i] - mu) * (xp[i] - mu);
                 q += a;
             }
@@ -125,6 +131,7 @@ dl_tensor *dl_batchnorm(dl_graph *g, dl_tensor *x, dl_tensor *gamma, dl_tensor *
         for (int64_t n = 0; n < N; n++) {
             const float *xp = xv + (n * C + c) * S;
             float *yp = y + (n * C + c) * S;
+#pragma omp simd
             for (int64_t i = 0; i < S; i++) yp[i] = xp[i] * k + o;
         }
     }

@@ -2,7 +2,6 @@
  * (F.avg_pool2d, count_include_pad=True) and global average. Each (image,
  * channel) plane is independent, so the planes split over threads and the
  * result is the same for any thread count. */
-#include <float.h>
 #include <string.h>
 #include "core/internal.h"
 #include "dynlab/conv.h"
@@ -47,23 +46,44 @@ dl_tensor *dl_max_pool2d(dl_graph *g, dl_tensor *x, int kernel, int stride, int 
 #pragma omp parallel for schedule(static) if (x->size > DL_PAR_MIN)
     for (int64_t pl = 0; pl < planes; pl++) {
         const float *xp = xv + pl * H * W;
+        float *yp = y + pl * OH * OW;
+        int32_t *ap = arg ? arg + pl * OH * OW : NULL;
+        if (kernel == 2 && stride == 2 && padding == 0) { /* the common 2x2 pool, branch-free */
+            for (int oh = 0; oh < OH; oh++) {
+                const float *r0 = xp + 2 * oh * W, *r1 = r0 + W;
+                const int base = 2 * oh * W;
+#pragma omp simd
+                for (int ow = 0; ow < OW; ow++) {
+                    float best = r0[2 * ow];
+                    int bi = base + 2 * ow;
+                    const float v1 = r0[2 * ow + 1], v2 = r1[2 * ow], v3 = r1[2 * ow + 1];
+                    int t = v1 > best || v1 != v1;
+                    best = t ? v1 : best, bi = t ? base + 2 * ow + 1 : bi;
+                    t = v2 > best || v2 != v2;
+                    best = t ? v2 : best, bi = t ? base + W + 2 * ow : bi;
+                    t = v3 > best || v3 != v3;
+                    best = t ? v3 : best, bi = t ? base + W + 2 * ow + 1 : bi;
+                    yp[oh * OW + ow] = best;
+                    if (ap) ap[oh * OW + ow] = bi;
+                }
+            }
+            continue;
+        }
         for (int oh = 0; oh < OH; oh++)
             for (int ow = 0; ow < OW; ow++) {
                 const int h0 = oh * stride - padding, w0 = ow * stride - padding;
-                float best = -FLT_MAX;
-                int bi = -1;
-                for (int i = h0 < 0 ? 0 : h0; i < h0 + kernel && i < H; i++)
-                    for (int j = w0 < 0 ? 0 : w0; j < w0 + kernel && j < W; j++) {
+                const int i0 = h0 < 0 ? 0 : h0, j0 = w0 < 0 ? 0 : w0;
+                float best = xp[i0 * W + j0];
+                int bi = i0 * W + j0;
+                /* first maximum in scan order, as PyTorch; a NaN wins and stays */
+                for (int i = i0; i < h0 + kernel && i < H; i++)
+                    for (int j = j0; j < w0 + kernel && j < W; j++) {
                         const float v = xp[i * W + j];
-                        /* first maximum in scan order, as PyTorch; NaN wins */
-                        if (bi < 0 || v > best || v != v) {
-                            best = v, bi = i * W + j;
-                            if (v != v) goto done;
-                        }
+                        const int t = v > best || (v != v && best == best);
+                        best = t ? v : best, bi = t ? i * W + j : bi;
                     }
-            done:
-                y[(pl * OH + oh) * OW + ow] = best;
-                if (arg) arg[(pl * OH + oh) * OW + ow] = bi;
+                yp[oh * OW + ow] = best;
+                if (ap) ap[oh * OW + ow] = bi;
             }
     }
     dl_rec *r = dl_record(g, maxpool_bwd, out, x, NULL, NULL);
