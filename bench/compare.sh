@@ -1,8 +1,11 @@
 #!/bin/bash
-# dynlab vs PyTorch on the issue-3 training workloads, run alternately in one
-# session, for 1 and 2 threads, then the sgemm table (dynlab vs OpenBLAS).
+# dynlab vs PyTorch on the training workloads (the transformer ones and the
+# convolutional cnn-fmnist and resnet-det), run alternately in one session, for
+# 1 and 2 threads, then the sgemm table (dynlab vs OpenBLAS) and the conv2d
+# table (resnet-det's convolutions against the FMA peak).
 #
-#   bench/compare.sh [--rounds R] [--steps S] [--no-sgemm] [--out FILE.jsonl]
+#   bench/compare.sh [--rounds R] [--steps S] [--workloads "W1 W2 ..."]
+#                    [--no-sgemm] [--no-conv] [--out FILE.jsonl]
 #
 # Uses $DYNLAB (default build/dynlab) and Debian's /usr/bin/python3 (torch 1.13).
 # Debian's torch calls OpenBLAS, whose thread pool torch.set_num_threads does
@@ -22,14 +25,18 @@ py=/usr/bin/python3
 rounds=3
 steps=20
 sgemm=1
+conv=1
+workloads="onelayer gpt-tiny gpt-small cnn-fmnist resnet-det"
 out=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --rounds) rounds="$2"; shift 2 ;;
         --steps) steps="$2"; shift 2 ;;
         --no-sgemm) sgemm=0; shift ;;
+        --no-conv) conv=0; shift ;;
+        --workloads) workloads="$2"; shift 2 ;;
         --out) out="$2"; shift 2 ;;
-        -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "compare.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -42,7 +49,7 @@ echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores"
 for r in $(seq 1 "$rounds"); do
     for t in 1 2; do
-        for w in onelayer gpt-tiny gpt-small; do
+        for w in $workloads; do
             for rep in $t 1; do
                 OMP_NUM_THREADS=$t "$dynlab" bench --threads "$t" --replicas "$rep" --steps "$steps" \
                     --workload "$w" --json | sed "s/^{/{\"impl\": \"dynlab\", \"round\": $r, /" >>"$tmp"
@@ -71,7 +78,7 @@ print("ms/step (median over rounds of each run's median warm step); ratio = PyTo
 print("dynlab repl: N micro-batches side by side; dynlab ops: 1 replica, each op threaded")
 print(f"{'workload':10s} {'thr':>3s} {'dyn repl':>9s} {'dyn ops':>9s} {'GFLOP/s':>8s} {'torch ob1':>10s} {'torch obN':>10s} {'ratio':>7s}")
 best = {}
-for w in ["onelayer", "gpt-tiny", "gpt-small"]:
+for w in dict.fromkeys(r["workload"] for r in rows):
     for t in [1, 2]:
         dyn = lambda rep: (lambda r: r["impl"] == "dynlab" and r["workload"] == w and r["threads"] == t and r.get("replicas", 1) == rep)
         dr = med(dyn(t))
@@ -88,13 +95,21 @@ print("at each side's best setting (any thread count):")
 for w, v in best.items():
     d = min(x[0] for x in v.values()); tb = min(x[1] for x in v.values())
     print(f"  {w:10s} dynlab {d:9.3f} ms  PyTorch {tb:9.3f} ms  ratio {tb / d:6.2f}")
-d1, d2 = best["gpt-small"][1][0], best["gpt-small"][2][0]
-print(f"  gpt-small dynlab 2 threads vs 1: {d1 / d2:.2f}x")
+if "gpt-small" in best:
+    d1, d2 = best["gpt-small"][1][0], best["gpt-small"][2][0]
+    print(f"  gpt-small dynlab 2 threads vs 1: {d1 / d2:.2f}x")
 EOF
 
 if [ "$sgemm" = 1 ]; then
     for t in 1 2; do
         echo
         OMP_NUM_THREADS=$t "$dynlab" bench --sgemm --threads "$t"
+    done
+fi
+
+if [ "$conv" = 1 ]; then
+    for t in 1 2; do
+        echo
+        OMP_NUM_THREADS=$t "$dynlab" bench --conv --threads "$t"
     done
 fi

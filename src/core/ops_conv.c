@@ -137,6 +137,12 @@ static void col2im_row(const conv_geom *G, float *gp, int kh, int kw, int oh, in
     if (ih < 0 || ih >= G->H) return;
     float *row = gp + (int64_t)ih * G->W;
     const int off = kw * G->d - G->p;
+    if (G->s == 1) { /* a contiguous run: vectorisable */
+        const int lo = -off > ow0 ? -off : ow0, hi = G->W - off < ow1 ? G->W - off : ow1;
+#pragma omp simd
+        for (int ow = lo; ow < hi; ow++) row[ow + off] += in[ow - ow0];
+        return;
+    }
     for (int ow = ow0; ow < ow1; ow++) {
         const int iw = ow * G->s + off;
         if (iw >= 0 && iw < G->W) row[iw] += in[ow - ow0];

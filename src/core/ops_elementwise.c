@@ -28,7 +28,10 @@ static void unary_bwd_span(int kind, const float *xv, const float *y, const floa
         break;
     case U_RELU: /* simd: a compare-and-branch per element mispredicts on random signs */
 #pragma omp simd
-        for (int64_t i = lo; i < hi; i++) gx[i] += xv[i] > 0 ? dy[i] : 0.0f;
+        for (int64_t i = lo; i < hi; i++) {
+            const float d = dy[i]; /* loaded unconditionally: a select, not a branch */
+            gx[i] += xv[i] > 0 ? d : 0.0f;
+        }
         break;
     case U_GELU: break; /* unary_bwd */
     case U_SQUARE:

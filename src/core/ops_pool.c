@@ -57,11 +57,11 @@ dl_tensor *dl_max_pool2d(dl_graph *g, dl_tensor *x, int kernel, int stride, int 
                     float best = r0[2 * ow];
                     int bi = base + 2 * ow;
                     const float v1 = r0[2 * ow + 1], v2 = r1[2 * ow], v3 = r1[2 * ow + 1];
-                    int t = v1 > best || v1 != v1;
+                    int t = (v1 > best) | (v1 != v1);
                     best = t ? v1 : best, bi = t ? base + 2 * ow + 1 : bi;
-                    t = v2 > best || v2 != v2;
+                    t = (v2 > best) | (v2 != v2);
                     best = t ? v2 : best, bi = t ? base + W + 2 * ow : bi;
-                    t = v3 > best || v3 != v3;
+                    t = (v3 > best) | (v3 != v3);
                     best = t ? v3 : best, bi = t ? base + W + 2 * ow + 1 : bi;
                     yp[oh * OW + ow] = best;
                     if (ap) ap[oh * OW + ow] = bi;
@@ -79,7 +79,7 @@ dl_tensor *dl_max_pool2d(dl_graph *g, dl_tensor *x, int kernel, int stride, int 
                 for (int i = i0; i < h0 + kernel && i < H; i++)
                     for (int j = j0; j < w0 + kernel && j < W; j++) {
                         const float v = xp[i * W + j];
-                        const int t = v > best || (v != v && best == best);
+                        const int t = (v > best) | ((v != v) & (best == best));
                         best = t ? v : best, bi = t ? i * W + j : bi;
                     }
                 yp[oh * OW + ow] = best;
