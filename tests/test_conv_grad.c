@@ -19,6 +19,9 @@
 #include "dynlab/core.h"
 #include "dynlab/conv.h"
 #include "core/internal.h"
+#include "dynlab/checkpoint.h"
+#include "dynlab/nn.h"
+#include "dynlab/optim.h"
 
 enum { GEN_NORMAL, GEN_POS, GEN_AWAY, GEN_DISTINCT, GEN_HINGE, GEN_SMALL, GEN_POINTS };
 /* GEN_POINTS: (x, y) pairs for a PT_H x PT_W map whose pixel coordinates
@@ -353,12 +356,93 @@ static void test_sample(void **state) {
     CHECK_H("grid_sample", b_grid, NULL, 1e-3, 2, T4(2, 3, PT_H, PT_W), T3G(GEN_POINTS, 2, 7, 2));
 }
 
+/* ---- modules: running statistics in the store and in checkpoints; thread counts ---- */
+typedef struct small_cnn {
+    dl_conv2d_m conv;
+    dl_batchnorm_m bn;
+    const float *x;
+} small_cnn;
+
+static float cnn_step(dl_graph *g, int r, int n, void *ctx) {
+    const small_cnn *m = ctx;
+    int sh[4] = {4 / n, 2, 6, 6};
+    dl_graph_set_training(g, 1);
+    dl_tensor *x = dl_tensor_wrap(g, (float *)m->x + (long)r * (4 / n) * 72, 4, sh);
+    dl_tensor *y = dl_relu(g, dl_batchnorm_fwd(g, &m->bn, dl_conv2d_fwd(g, &m->conv, x)));
+    dl_tensor *loss = dl_mean_all(g, dl_square(g, dl_max_pool2d(g, y, 2, 2, 0)));
+    dl_backward(g, loss);
+    return loss->data[0];
+}
+
+/* Three AdamW steps of conv + BN + ReLU + pool on 1 or 2 threads; returns the
+ * parameter store's floats (running statistics included) in out. */
+static void train_small(int threads, int replicas, float *out, int64_t *n_out, const char *ckpt) {
+    dl_set_threads(threads);
+    dl_rng r;
+    dl_rng_init(&r, 5, 0);
+    dl_params ps;
+    dl_params_init(&ps);
+    small_cnn m;
+    dl_conv2d_init(&m.conv, &ps, "conv", 2, 8, 3, 1, 1, 1, 1, 1, &r);
+    dl_batchnorm_init(&m.bn, &ps, "bn", 8);
+    float x[4 * 72];
+    for (int i = 0; i < 4 * 72; i++) x[i] = (float)dl_rng_normal(&r);
+    m.x = x;
+    dl_conv2d_set_block_floats(100); /* several column blocks per image */
+    dl_optim opt;
+    dl_optim_init(&opt, &ps, DL_OPT_ADAMW, 1e-2f);
+    dl_replicas *rp = dl_replicas_new(&ps, replicas);
+    for (int s = 0; s < 3; s++) {
+        dl_replicas_step(rp, cnn_step, &m, 1.0f / (float)replicas);
+        dl_optim_step(&opt, opt.lr);
+    }
+    dl_conv2d_set_block_floats(0);
+    /* the running statistics moved away from (0, 1) and are not trainable */
+    assert_false(m.bn.running_mean->requires_grad);
+    dl_params_set_trainable(&ps, "", 1);
+    assert_false(m.bn.running_var->requires_grad);
+    assert_true(fabsf(m.bn.running_var->data[0] - 1.0f) > 1e-4f);
+    int64_t k = 0;
+    for (int i = 0; i < ps.n; i++)
+        for (int64_t j = 0; j < ps.items[i]->size; j++) out[k++] = ps.items[i]->data[j];
+    *n_out = k;
+    if (ckpt) { /* save, clobber, load: the running statistics come back */
+        char err[256];
+        assert_int_equal(dl_checkpoint_save(ckpt, &ps, &opt, 3, NULL, 0, err, sizeof err), 0);
+        const float rv0 = m.bn.running_var->data[3], rm0 = m.bn.running_mean->data[5];
+        m.bn.running_var->data[3] = 7.0f, m.bn.running_mean->data[5] = -7.0f;
+        int64_t step = 0;
+        assert_int_equal(dl_checkpoint_load(ckpt, &ps, &opt, &step, NULL, 0, err, sizeof err), 0);
+        assert_float_equal(m.bn.running_var->data[3], rv0, 0);
+        assert_float_equal(m.bn.running_mean->data[5], rm0, 0);
+    }
+    dl_replicas_free(rp);
+    dl_optim_free(&opt);
+    dl_params_free(&ps);
+    dl_set_threads(1);
+}
+
+static void test_modules_threads_checkpoint(void **state) {
+    (void)state;
+    static float a[4096], b[4096];
+    int64_t na, nb;
+    char ckpt[600];
+    snprintf(ckpt, sizeof ckpt, "%s/bn.safetensors", tu_tmpdir("convckpt"));
+    train_small(1, 1, a, &na, ckpt);
+    train_small(2, 1, b, &nb, NULL); /* every op threaded: same bits */
+    assert_int_equal(na, nb);
+    assert_memory_equal(a, b, (size_t)na * sizeof(float));
+    train_small(1, 2, a, &na, NULL); /* two replicas, run in turn or side by side: same bits */
+    train_small(2, 2, b, &nb, NULL);
+    assert_memory_equal(a, b, (size_t)na * sizeof(float));
+}
+
 int main(void) {
     dl_rng_init(&g_rng, 20261206, 1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv2d),    cmocka_unit_test(test_conv2d_values), cmocka_unit_test(test_pool),
         cmocka_unit_test(test_batchnorm), cmocka_unit_test(test_silu),          cmocka_unit_test(test_sample),
-        cmocka_unit_test(test_selfcheck),
+        cmocka_unit_test(test_selfcheck), cmocka_unit_test(test_modules_threads_checkpoint),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
