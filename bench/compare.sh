@@ -70,8 +70,8 @@ echo "load average after:  $(cut -d' ' -f1-3 /proc/loadavg)"
 $py - "$tmp" <<'EOF'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-def med(sel):
-    v = [r["ms_per_step"] for r in rows if sel(r)]
+def med(sel, key="ms_per_step"):
+    v = [r[key] for r in rows if sel(r)]
     return statistics.median(v) if v else float("nan")
 print()
 print("ms/step (median over rounds of each run's median warm step); ratio = PyTorch best / dynlab best")
@@ -90,6 +90,12 @@ for w in dict.fromkeys(r["workload"] for r in rows):
         tb = min(t1, tn)
         best.setdefault(w, {})[t] = (d, tb)
         print(f"{w:10s} {t:3d} {dr:9.3f} {do:9.3f} {g:8.1f} {t1:10.3f} {tn:10.3f} {tb / d:7.2f}")
+print()
+print("1 thread, process CPU time per step (median; not inflated by other processes' load):")
+for w in best:
+    dc = med(lambda r: r["impl"] == "dynlab" and r["workload"] == w and r["threads"] == 1 and r.get("cpu_ms_per_step"), "cpu_ms_per_step")
+    tc = med(lambda r: r["impl"] == "torch" and r["workload"] == w and r["threads"] == 1 and r.get("cpu_ms_per_step"), "cpu_ms_per_step")
+    print(f"  {w:10s} dynlab {dc:9.3f} ms  PyTorch {tc:9.3f} ms  ratio {tc / dc:6.2f}")
 print()
 print("at each side's best setting (any thread count):")
 for w, v in best.items():

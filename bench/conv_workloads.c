@@ -182,9 +182,10 @@ static int bench_run_conv_workload(const bench_conv_workload *w, int warmup, int
     float *x = malloc(sizeof(float) * nx);
     int *labels = malloc(sizeof(int) * B);
     double *times = malloc(sizeof(double) * (steps > 0 ? steps : 1));
-    if (!x || !labels || !times) {
+    double *cpu = malloc(sizeof(double) * (steps > 0 ? steps : 1));
+    if (!x || !labels || !times || !cpu) {
         fprintf(stderr, "bench: out of memory\n");
-        free(x), free(labels), free(times);
+        free(x), free(labels), free(times), free(cpu);
         dl_replicas_free(rp);
         dl_optim_free(&opt);
         dl_params_free(&ps);
@@ -199,13 +200,14 @@ static int bench_run_conv_workload(const bench_conv_workload *w, int warmup, int
     double conv_flops = 0;
     for (int s = 0; s < warmup + steps; s++) {
         g_conv_flops = 0;
-        double t0 = now_s();
+        double t0 = now_s(), c0 = cpu_s();
         /* the mean loss of equal micro-batches: the gradient is their mean (resnet-det's
          * sum of means likewise) */
         float lv = dl_replicas_step(rp, conv_replica_step, &ctx, 1.0f / (float)replicas);
         dl_optim_step(&opt, opt.lr);
         dl_replicas_reset(rp);
-        double t = now_s() - t0;
+        double t = now_s() - t0, c = cpu_s() - c0;
+        if (s >= warmup) cpu[s - warmup] = c;
         if (s == 0) {
             out->first_loss = lv;
             allocs_after_first = dl_replicas_heap_allocs(rp);
@@ -222,6 +224,8 @@ static int bench_run_conv_workload(const bench_conv_workload *w, int warmup, int
         out->ms_median = 1e3 * (steps % 2 ? times[steps / 2] : 0.5 * (times[steps / 2 - 1] + times[steps / 2]));
         out->ms_min = 1e3 * times[0];
         out->ms_max = 1e3 * times[steps - 1];
+        qsort(cpu, (size_t)steps, sizeof *cpu, cmp_double);
+        out->cpu_ms_median = 1e3 * (steps % 2 ? cpu[steps / 2] : 0.5 * (cpu[steps / 2 - 1] + cpu[steps / 2]));
         /* training FLOPs: each convolution's forward, input-gradient and weight-gradient
          * products (3x its forward); the rest is under 1% here */
         out->gflops = 3.0 * conv_flops / (out->ms_median * 1e-3) * 1e-9;
@@ -234,6 +238,7 @@ static int bench_run_conv_workload(const bench_conv_workload *w, int warmup, int
     free(x);
     free(labels);
     free(times);
+    free(cpu);
     dl_replicas_free(rp);
     dl_optim_free(&opt);
     dl_params_free(&ps);
@@ -260,13 +265,6 @@ static const conv_shape resnet_conv_shapes[] = {
     {"layer4 3x3", 4, 512, 8, 512, 3, 1, 1, 3, 1},
     {"layer4 down 1x1/2", 4, 256, 16, 512, 1, 2, 0, 1, 1},
 };
-
-static double cpu_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
 
 /* Forward + backward (input and weight gradients; the stem's image input needs
  * none) of each shape on the current threads, best of repeats; GFLOP/s = 3 (2 for
@@ -297,10 +295,10 @@ static void bench_conv_table(FILE *f, int threads, int json, double peak)
         const double flops = (s->x_grad ? 3.0 : 2.0) * dl_conv2d_flops(x, w, s->stride, s->pad, 1, 1);
         double best = 1e30, best_cpu = 1e30;
         for (int rep = 0; rep < 6; rep++) {
-            double t0 = now_s(), c0 = cpu_now();
+            double t0 = now_s(), c0 = cpu_s();
             dl_tensor *y = dl_conv2d(g, x, w, NULL, s->stride, s->pad, 1, 1);
             dl_backward(g, dl_sum_all(g, y));
-            double t = now_s() - t0, c = (cpu_now() - c0) / threads;
+            double t = now_s() - t0, c = (cpu_s() - c0) / threads;
             if (rep > 0 && t < best) best = t;
             if (rep > 0 && c < best_cpu) best_cpu = c;
             dl_graph_reset(g);

@@ -97,19 +97,20 @@ def run_conv(name, steps, warmup, seed):
     flops = conv_train_flops(model, x)
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    times, first, last = [], None, None
+    times, cpu, first, last = [], [], None, None
     for s in range(warmup + steps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         opt.zero_grad(set_to_none=True)
         loss = model(x, labels)
         loss.backward()
         opt.step()
         lv = loss.item()
-        t = time.perf_counter() - t0
+        t, c = time.perf_counter() - t0, time.process_time() - c0
         first = lv if first is None else first
         last = lv
         if s >= warmup:
             times.append(t)
+            cpu.append(c)
     med = statistics.median(times) * 1e3
     return {
         "workload": name,
@@ -117,6 +118,7 @@ def run_conv(name, steps, warmup, seed):
         "ms_per_step": round(med, 4),
         "gflops": round(flops / (med * 1e-3) * 1e-9, 2),
         "ms_min": round(min(times) * 1e3, 4),
+        "cpu_ms_per_step": round(statistics.median(cpu) * 1e3, 4),
         "steps": steps,
         "first_loss": round(first, 5),
         "last_loss": round(last, 5),

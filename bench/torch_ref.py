@@ -102,23 +102,25 @@ def run(name, steps, warmup, seed):
     g = torch.Generator().manual_seed(seed + 1)
     idx = torch.randint(0, vocab, (B, T), generator=g)
     tgt = torch.randint(0, vocab, (B, T), generator=g)
-    times, first, last = [], None, None
+    times, cpu, first, last = [], [], None, None
     for s in range(warmup + steps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         opt.zero_grad(set_to_none=True)
         loss = model(idx, tgt)
         loss.backward()
         opt.step()
         lv = loss.item()
-        t = time.perf_counter() - t0
+        t, c = time.perf_counter() - t0, time.process_time() - c0
         if first is None:
             first = lv
         last = lv
         if s >= warmup:
             times.append(t)
+            cpu.append(c)
     med = statistics.median(times) * 1e3
     return {
         "workload": name,
+        "cpu_ms_per_step": round(statistics.median(cpu) * 1e3, 4),
         "threads": torch.get_num_threads(),
         "ms_per_step": round(med, 4),
         "gflops": round(train_flops(vocab, T, d, layers, B) / (med * 1e-3) * 1e-9, 2),

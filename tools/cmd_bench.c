@@ -73,10 +73,10 @@ static void bench_print_row(const char *name, int threads, int steps, int json, 
                "\"gflops\": %.2f, \"ms_min\": %.4f, \"ms_max\": %.4f, \"steps\": %d, "
                "\"first_loss\": %.5f, \"last_loss\": %.5f, \"params\": %lld, "
                "\"state_mb\": %.2f, \"activations_mb\": %.2f, \"memory_sum_mb\": %.2f, "
-               "\"peak_rss_mb\": %.2f, \"heap_allocs_per_step\": %.3f}\n",
+               "\"peak_rss_mb\": %.2f, \"heap_allocs_per_step\": %.3f, \"cpu_ms_per_step\": %.4f}\n",
                name, threads, r.replicas, r.ms_median, r.gflops, r.ms_min, r.ms_max, steps,
                r.first_loss, r.last_loss, (long long)r.params, r.state_mb, r.arena_mb, sum_mb,
-               r.peak_rss_mb, r.heap_allocs_per_step);
+               r.peak_rss_mb, r.heap_allocs_per_step, r.cpu_ms_median);
     else
         printf("%-10s %4d %9.3f %9.3f %8.1f %7.3f>%-7.3f %7.1fMB %8.1fMB %7.2f %12.2f\n", name,
                r.replicas, r.ms_median, r.ms_min, r.gflops, r.first_loss, r.last_loss, r.peak_rss_mb,
