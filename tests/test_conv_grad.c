@@ -256,6 +256,25 @@ static void test_pool(void **state) {
     CHECK("avg_pool2d 2x2", b_pool, &a22, 1, T4(2, 3, 4, 6));
     CHECK("avg_pool2d 3x3 stride 2 pad 1", b_pool, &a31, 1, T4(2, 2, 7, 6));
     CHECK("global_avg_pool2d", b_pool, &gap, 1, T4(2, 3, 4, 5));
+    /* The AVX-512 2x2 kernel against the portable loop: odd sizes, more than one
+     * vector per row, a NaN (which wins, as in PyTorch), ties (first in scan order). */
+    dl_graph *g = dl_graph_new();
+    int sh[4] = {2, 3, 10, 41};
+    dl_tensor *x = dl_tensor_new(g, 4, sh);
+    for (int64_t i = 0; i < x->size; i++) x->data[i] = (float)(int)(4 * dl_rng_normal(&g_rng)) * 0.25f;
+    x->data[77] = NAN;
+    x->requires_grad = 1; /* so the argmax is kept */
+    dl_tensor *a = dl_max_pool2d(g, x, 2, 2, 0);
+    setenv("DL_POOL_GENERIC", "1", 1);
+    dl_tensor *b = dl_max_pool2d(g, x, 2, 2, 0);
+    unsetenv("DL_POOL_GENERIC");
+    assert_int_equal(a->shape[3], 20);
+    assert_memory_equal(a->data, b->data, (size_t)a->size * sizeof(float)); /* NaN bits too */
+    assert_true(isnan(a->data[(77 / 41 / 2) * 20 + (77 % 41) / 2]));
+    dl_graph_free(g);
+    setenv("DL_POOL_GENERIC", "1", 1);
+    CHECK("max_pool2d 2x2 portable loop", b_pool, &m22, 1, T4G(GEN_DISTINCT, 2, 3, 4, 6));
+    unsetenv("DL_POOL_GENERIC");
 }
 
 /* ---- batch norm ------------------------------------------------------------------ */

@@ -232,8 +232,13 @@ static void conv_bwd(dl_graph *g, const dl_rec *r) {
      * convolution) unless x serves as its own columns; dY gathered for whole-image blocks. */
     const size_t colf = G.direct && G.per_image ? 0 : (size_t)G.K * G.cols;
     const size_t dyf = G.per_image ? 0 : (size_t)G.Coutg * G.cols;
-    float *scr = colf + dyf ? dl_graph_scratch(g, (colf + dyf) * sizeof(float)) : NULL;
-    float *col = scr, *dym = scr + colf;
+    /* A weight gradient with few columns (K = C/groups KH KW, e.g. 9 for a 3x3 kernel
+     * on one input channel) runs transposed, dW^T[K, Cout_g] = col dY^T, so the
+     * GEMM's wide register tile spans the output channels instead of K. */
+    const int small_k = G.K < 16 && G.Coutg > G.K;
+    const size_t wtf = small_k ? (size_t)G.K * G.Coutg : 0;
+    float *scr = colf + dyf + wtf ? dl_graph_scratch(g, (colf + dyf + wtf) * sizeof(float)) : NULL;
+    float *col = scr, *dym = scr + colf, *wt = scr + colf + dyf;
     float *dcol = col; /* the columns are dead once dW is done */
     for (int64_t b = 0; b < nb; b++) {
         const blk k = block_at(&G, b);
@@ -263,9 +268,15 @@ static void conv_bwd(dl_graph *g, const dl_rec *r) {
                 im2col(&G, x->data, gr, &k, col);
                 cm = col, ldc = k.ncols;
             }
-            if (gw)
+            if (gw && small_k) {
+                dl_sgemm(0, 1, G.K, G.Coutg, (int)k.ncols, 1.0f, cm, (int)ldc, dmat, (int)ldd, 0.0f, wt, G.Coutg);
+                float *gwg = gw + (int64_t)gr * G.Coutg * G.K;
+                for (int co = 0; co < G.Coutg; co++)
+                    for (int q = 0; q < G.K; q++) gwg[co * G.K + q] += wt[q * G.Coutg + co];
+            } else if (gw) {
                 dl_sgemm(0, 1, G.Coutg, G.K, (int)k.ncols, 1.0f, dmat, (int)ldd, cm, (int)ldc, 1.0f,
                          gw + (int64_t)gr * G.Coutg * G.K, G.K);
+            }
             if (!gx) continue;
             if (G.direct && G.per_image) { /* dX slice += W^T dY directly */
                 float *gxs = gx + ((int64_t)k.n0 * G.C + (int64_t)gr * G.Cg) * G.HW + k.p0;

@@ -2,9 +2,16 @@
  * (F.avg_pool2d, count_include_pad=True) and global average. Each (image,
  * channel) plane is independent, so the planes split over threads and the
  * result is the same for any thread count. */
+#include <stdlib.h>
 #include <string.h>
 #include "core/internal.h"
 #include "dynlab/conv.h"
+
+/* DL_POOL_GENERIC=1 runs the portable 2x2 loop (tests compare the two). */
+static int getenv_force_generic(void) {
+    const char *v = getenv("DL_POOL_GENERIC");
+    return v && *v == '1';
+}
 
 static void pool_geom(const char *op, const dl_tensor *x, int k, int s, int p, int *OH, int *OW) {
     char b[64];
@@ -43,11 +50,20 @@ dl_tensor *dl_max_pool2d(dl_graph *g, dl_tensor *x, int kernel, int stride, int 
     const int64_t planes = (int64_t)shape[0] * shape[1];
     const float *xv = x->data;
     float *y = out->data;
+    static int have = -1; /* the CPU's answer never changes: a benign race */
+    if (have < 0) have = dl_have_avx512();
+    const int avx512 = have && !getenv_force_generic();
 #pragma omp parallel for schedule(static) if (x->size > DL_PAR_MIN)
     for (int64_t pl = 0; pl < planes; pl++) {
         const float *xp = xv + pl * H * W;
         float *yp = y + pl * OH * OW;
         int32_t *ap = arg ? arg + pl * OH * OW : NULL;
+        if (kernel == 2 && stride == 2 && padding == 0 && avx512) {
+            for (int oh = 0; oh < OH; oh++)
+                dl_avx512_maxpool2x2_row(xp + 2 * oh * W, xp + 2 * oh * W + W, OW, 2 * oh * W, W, yp + oh * OW,
+                                         ap ? ap + oh * OW : NULL);
+            continue;
+        }
         if (kernel == 2 && stride == 2 && padding == 0) { /* the common 2x2 pool, branch-free */
             for (int oh = 0; oh < OH; oh++) {
                 const float *r0 = xp + 2 * oh * W, *r1 = r0 + W;
