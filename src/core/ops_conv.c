@@ -22,6 +22,7 @@
 /* Target floats of one im2col block (4 MB); tests shrink it to reach every path. */
 static int64_t col_floats = 1 << 20;
 void dl_conv2d_set_block_floats(int64_t n) { col_floats = n > 0 ? n : 1 << 20; }
+#define PER_IMAGE_MIN 512
 
 typedef struct conv_geom {
     int N, C, H, W, Cout, KH, KW, OH, OW, s, p, d, groups, Cg, Coutg, K;
@@ -59,9 +60,12 @@ static void geom_init(conv_geom *G, const dl_tensor *x, const dl_tensor *w, int 
     G->direct = G->KH == 1 && G->KW == 1 && stride == 1 && padding == 0;
     int64_t want = col_floats / G->K;
     if (want < 1) want = 1;
-    if (G->OHW >= want) {
+    /* Maps of at least PER_IMAGE_MIN pixels are wide enough for the GEMM on their
+     * own: their blocks stay inside one image, so Y and dY are used in place
+     * instead of being gathered into and scattered out of a [Cout, cols] matrix. */
+    if (G->OHW >= want || G->OHW >= PER_IMAGE_MIN) {
         G->per_image = 1, G->imgs = 1;
-        G->cols = want;
+        G->cols = G->OHW < want ? G->OHW : want;
     } else {
         G->per_image = 0;
         G->imgs = (int)(want / (G->OHW ? G->OHW : 1));
