@@ -65,7 +65,10 @@ static void geom_init(conv_geom *G, const dl_tensor *x, const dl_tensor *w, int 
      * instead of being gathered into and scattered out of a [Cout, cols] matrix. */
     if (G->OHW >= want || G->OHW >= PER_IMAGE_MIN) {
         G->per_image = 1, G->imgs = 1;
-        G->cols = G->OHW < want ? G->OHW : want;
+        /* equal slices (a multiple of 16 columns) rather than full ones and a stub */
+        const int64_t nblk = (G->OHW + want - 1) / want, per = (G->OHW + nblk - 1) / nblk;
+        G->cols = per >= 16 && nblk > 1 ? (per + 15) / 16 * 16 : per;
+        if (G->cols > G->OHW) G->cols = G->OHW;
     } else {
         G->per_image = 0;
         G->imgs = (int)(want / (G->OHW ? G->OHW : 1));
