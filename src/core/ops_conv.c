@@ -3,17 +3,20 @@
  *
  * The output columns of all images form one index space (image, output pixel).
  * It is cut into column blocks of about 2^20 / (C/groups * KH * KW)
- * columns: a block is either a run of whole images (small feature maps, so the
- * GEMM sees a wide N) or a slice of one image's pixels (large maps, so the
- * columns stay in cache-sized pieces). Per block and group:
+ * columns: a block is either a run of whole images (maps under 512 pixels, so
+ * the GEMM sees a wide N; Y and dY are copied between NCHW and the block's
+ * [Cout_g, cols] matrix) or an equal slice of one image's pixels (larger maps:
+ * Y and dY are used in place). Per block and group:
  *   forward  Y[Cout_g, cols]  = W_g[Cout_g, K] @ col[K, cols]   (+ bias)
  *   backward dW_g[Cout_g, K] += dY[Cout_g, cols] @ col^T
  *            dcol[K, cols]    = W_g^T @ dY, scattered back into dX (col2im)
  * The columns live in the graph's scratch buffer (rebuilt in the backward rather
  * than kept), so a convolution adds nothing to the arena beyond its output.
  * A 1x1 stride-1 unpadded convolution reads x (and writes dX) directly.
- * Blocks run in a fixed order, each GEMM is deterministic, and im2col/col2im
- * split over input channels: the same bits for any thread count. */
+ * A weight gradient with K < 16 runs as the transposed product (see conv_bwd).
+ * Blocks run in a fixed order, each GEMM is deterministic, im2col splits over
+ * column rows and col2im over input channels (each writes its own memory): the
+ * same bits for any thread count. */
 #include <string.h>
 #include "core/internal.h"
 #include "dynlab/conv.h"
