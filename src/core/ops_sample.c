@@ -167,22 +167,23 @@ dl_tensor *dl_grid_sample(dl_graph *g, dl_tensor *map, dl_tensor *points) {
     int shape[3] = {N, P, C};
     dl_tensor *out = dl_tensor_new(g, 3, shape);
     const float *mv = map->data;
+    /* forward: every (image, point) writes its own output row, so they split freely */
 #pragma omp parallel for schedule(static) if (out->size > DL_PAR_MIN)
-    for (int n = 0; n < N; n++)
-        for (int p = 0; p < P; p++) {
-            const corners c = point_corners(points->data + ((int64_t)n * P + p) * 2, H, W);
-            const float wx[2] = {1.0f - c.fx, c.fx}, wy[2] = {1.0f - c.fy, c.fy};
-            float *y = out->data + ((int64_t)n * P + p) * C;
-            for (int ch = 0; ch < C; ch++) y[ch] = 0.0f;
-            for (int a = 0; a < 2; a++)
-                for (int b = 0; b < 2; b++) {
-                    const int yy = c.y0 + a, xx = c.x0 + b;
-                    if (yy < 0 || yy >= H || xx < 0 || xx >= W) continue;
-                    const float w = wy[a] * wx[b];
-                    const float *src = mv + (int64_t)n * C * HW + (int64_t)yy * W + xx;
-                    for (int ch = 0; ch < C; ch++) y[ch] += w * src[ch * HW];
-                }
-        }
+    for (int64_t np = 0; np < (int64_t)N * P; np++) {
+        const int n = (int)(np / P);
+        const corners c = point_corners(points->data + np * 2, H, W);
+        const float wx[2] = {1.0f - c.fx, c.fx}, wy[2] = {1.0f - c.fy, c.fy};
+        float *y = out->data + np * C;
+        for (int ch = 0; ch < C; ch++) y[ch] = 0.0f;
+        for (int a = 0; a < 2; a++)
+            for (int b = 0; b < 2; b++) {
+                const int yy = c.y0 + a, xx = c.x0 + b;
+                if (yy < 0 || yy >= H || xx < 0 || xx >= W) continue;
+                const float w = wy[a] * wx[b];
+                const float *src = mv + (int64_t)n * C * HW + (int64_t)yy * W + xx;
+                for (int ch = 0; ch < C; ch++) y[ch] += w * src[ch * HW];
+            }
+    }
     dl_record(g, grid_bwd, out, map, points, NULL);
     return out;
 }
