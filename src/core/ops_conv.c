@@ -135,10 +135,14 @@ static void im2col_row(const conv_geom *G, const float *xp, int kh, int kw, int 
         for (int ow = hi > lo ? hi : lo; ow < ow1; ow++) out[ow - ow0] = 0.0f;
         return;
     }
-    for (int ow = ow0; ow < ow1; ow++) {
-        const int iw = ow * G->s + off;
-        out[ow - ow0] = iw >= 0 && iw < G->W ? row[iw] : 0.0f;
-    }
+    /* strided: iw = ow s + off inside [0, W) for ow in [lo, hi); no test per element */
+    int lo = off >= 0 ? 0 : (-off + G->s - 1) / G->s, hi = G->W - off > 0 ? (G->W - off + G->s - 1) / G->s : 0;
+    if (lo < ow0) lo = ow0;
+    if (hi > ow1) hi = ow1;
+    if (hi < lo) hi = lo;
+    for (int ow = ow0; ow < lo; ow++) out[ow - ow0] = 0.0f;
+    for (int ow = lo; ow < hi; ow++) out[ow - ow0] = row[ow * G->s + off];
+    for (int ow = hi; ow < ow1; ow++) out[ow - ow0] = 0.0f;
 }
 
 /* The same scattered back: dx plane += the segment (col2im). */
@@ -153,10 +157,10 @@ static void col2im_row(const conv_geom *G, float *gp, int kh, int kw, int oh, in
         for (int ow = lo; ow < hi; ow++) row[ow + off] += in[ow - ow0];
         return;
     }
-    for (int ow = ow0; ow < ow1; ow++) {
-        const int iw = ow * G->s + off;
-        if (iw >= 0 && iw < G->W) row[iw] += in[ow - ow0];
-    }
+    int lo = off >= 0 ? 0 : (-off + G->s - 1) / G->s, hi = G->W - off > 0 ? (G->W - off + G->s - 1) / G->s : 0;
+    if (lo < ow0) lo = ow0;
+    if (hi > ow1) hi = ow1;
+    for (int ow = lo; ow < hi; ow++) row[ow * G->s + off] += in[ow - ow0];
 }
 
 /* Pixels [p0, p0 + len) of one image in output-row segments. */
