@@ -1,9 +1,11 @@
 #!/bin/bash
-# dynlab vs PyTorch on the issue-3 training workloads, run alternately in one
-# session, for 1 and 2 threads, then the sgemm table (dynlab vs OpenBLAS).
+# dynlab vs PyTorch on the training workloads (the transformer ones and the
+# convolutional cnn-fmnist and resnet-det), run alternately in one session, for
+# 1 and 2 threads, then the sgemm table (dynlab vs OpenBLAS) and the conv2d
+# table (resnet-det's convolutions against the FMA peak).
 #
-#   bench/compare.sh [--rounds R] [--steps S] [--no-sgemm] [--out FILE.jsonl]
-#                    [--workloads "onelayer gpt-tiny gpt-small gru-text"]
+#   bench/compare.sh [--rounds R] [--steps S] [--workloads "W1 W2 ..."]
+#                    [--no-sgemm] [--no-conv] [--out FILE.jsonl]
 #
 # Uses $DYNLAB (default build/dynlab) and Debian's /usr/bin/python3 (torch 1.13).
 # Debian's torch calls OpenBLAS, whose thread pool torch.set_num_threads does
@@ -23,16 +25,18 @@ py=/usr/bin/python3
 rounds=3
 steps=20
 sgemm=1
+conv=1
+workloads="onelayer gpt-tiny gpt-small gru-text cnn-fmnist resnet-det"
 out=""
-workloads="onelayer gpt-tiny gpt-small gru-text"
 while [ $# -gt 0 ]; do
     case "$1" in
         --rounds) rounds="$2"; shift 2 ;;
         --steps) steps="$2"; shift 2 ;;
         --no-sgemm) sgemm=0; shift ;;
-        --out) out="$2"; shift 2 ;;
+        --no-conv) conv=0; shift ;;
         --workloads) workloads="$2"; shift 2 ;;
-        -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --out) out="$2"; shift 2 ;;
+        -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "compare.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -66,15 +70,15 @@ echo "load average after:  $(cut -d' ' -f1-3 /proc/loadavg)"
 $py - "$tmp" "$workloads" <<'EOF'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-def med(sel):
-    v = [r["ms_per_step"] for r in rows if sel(r)]
+def med(sel, key="ms_per_step"):
+    v = [r[key] for r in rows if sel(r)]
     return statistics.median(v) if v else float("nan")
 print()
 print("ms/step (median over rounds of each run's median warm step); ratio = PyTorch best / dynlab best")
 print("dynlab repl: N micro-batches side by side; dynlab ops: 1 replica, each op threaded")
 print(f"{'workload':10s} {'thr':>3s} {'dyn repl':>9s} {'dyn ops':>9s} {'GFLOP/s':>8s} {'torch ob1':>10s} {'torch obN':>10s} {'ratio':>7s}")
 best = {}
-for w in sys.argv[2].split():
+for w in dict.fromkeys(r["workload"] for r in rows):
     for t in [1, 2]:
         dyn = lambda rep: (lambda r: r["impl"] == "dynlab" and r["workload"] == w and r["threads"] == t and r.get("replicas", 1) == rep)
         dr = med(dyn(t))
@@ -86,6 +90,12 @@ for w in sys.argv[2].split():
         tb = min(t1, tn)
         best.setdefault(w, {})[t] = (d, tb)
         print(f"{w:10s} {t:3d} {dr:9.3f} {do:9.3f} {g:8.1f} {t1:10.3f} {tn:10.3f} {tb / d:7.2f}")
+print()
+print("1 thread, process CPU time per step (median; not inflated by other processes' load):")
+for w in best:
+    dc = med(lambda r: r["impl"] == "dynlab" and r["workload"] == w and r["threads"] == 1 and r.get("cpu_ms_per_step"), "cpu_ms_per_step")
+    tc = med(lambda r: r["impl"] == "torch" and r["workload"] == w and r["threads"] == 1 and r.get("cpu_ms_per_step"), "cpu_ms_per_step")
+    print(f"  {w:10s} dynlab {dc:9.3f} ms  PyTorch {tc:9.3f} ms  ratio {tc / dc:6.2f}")
 print()
 print("at each side's best setting (any thread count):")
 for w, v in best.items():
@@ -101,5 +111,12 @@ if [ "$sgemm" = 1 ]; then
     for t in 1 2; do
         echo
         OMP_NUM_THREADS=$t "$dynlab" bench --sgemm --threads "$t"
+    done
+fi
+
+if [ "$conv" = 1 ]; then
+    for t in 1 2; do
+        echo
+        OMP_NUM_THREADS=$t "$dynlab" bench --conv --threads "$t"
     done
 fi

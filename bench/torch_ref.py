@@ -24,6 +24,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from torch_conv_ref import CONV_WORKLOADS, run_conv
+
 WORKLOADS = {
     # name: vocab, seq T, d_model, heads, layers, batch   (issue 3 table)
     "onelayer": (8, 16, 32, 2, 1, 256),
@@ -143,23 +145,25 @@ def run(name, steps, warmup, seed):
 
 def timed(name, model, inputs, flops, steps, warmup):
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    times, first, last = [], None, None
+    times, cpu, first, last = [], [], None, None
     for s in range(warmup + steps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         opt.zero_grad(set_to_none=True)
         loss = model(*inputs)
         loss.backward()
         opt.step()
         lv = loss.item()
-        t = time.perf_counter() - t0
+        t, c = time.perf_counter() - t0, time.process_time() - c0
         if first is None:
             first = lv
         last = lv
         if s >= warmup:
             times.append(t)
+            cpu.append(c)
     med = statistics.median(times) * 1e3
     return {
         "workload": name,
+        "cpu_ms_per_step": round(statistics.median(cpu) * 1e3, 4),
         "threads": torch.get_num_threads(),
         "ms_per_step": round(med, 4),
         "gflops": round(flops / (med * 1e-3) * 1e-9, 2),
@@ -176,7 +180,7 @@ def main():
     ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: default)")
     ap.add_argument("--steps", type=int, default=20, help="timed steps per workload")
     ap.add_argument("--warmup", type=int, default=3, help="untimed steps first")
-    ap.add_argument("--workload", choices=sorted(WORKLOADS) + ["gru-text"], action="append",
+    ap.add_argument("--workload", choices=sorted(WORKLOADS) + ["gru-text"] + sorted(CONV_WORKLOADS), action="append",
                     help="only this workload (repeatable)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", action="store_true", help="one JSON object per line")
@@ -185,12 +189,12 @@ def main():
         ap.error("--steps must be >= 1, --warmup and --threads >= 0")
     if a.threads:
         torch.set_num_threads(a.threads)
-    names = a.workload or list(WORKLOADS) + ["gru-text"]
+    names = a.workload or list(WORKLOADS) + ["gru-text"] + list(CONV_WORKLOADS)
     if not a.json:
         print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s)")
         print(f"{'workload':10s} {'ms/step':>9s} {'min ms':>9s} {'GFLOP/s':>8s}")
     for n in names:
-        r = run(n, a.steps, a.warmup, a.seed)
+        r = (run_conv if n in CONV_WORKLOADS else run)(n, a.steps, a.warmup, a.seed)
         if a.json:
             print(json.dumps(r))
         else:

@@ -58,6 +58,14 @@ static double peak_rss_mb(void)
     return kb / 1024.0;
 }
 
+/* Process CPU time (all threads): on a shared machine, preemption does not count. */
+static double cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -111,9 +119,10 @@ int bench_run_workload(const bench_workload *w, int warmup, int steps, uint64_t 
     dl_replicas *rp = dl_replicas_new(&ps, replicas);
     int *tokens = malloc(sizeof(int) * n), *targets = malloc(sizeof(int) * n);
     double *times = malloc(sizeof(double) * (steps > 0 ? steps : 1));
-    if (!tokens || !targets || !times) {
+    double *cpu = malloc(sizeof(double) * (steps > 0 ? steps : 1));
+    if (!tokens || !targets || !times || !cpu) {
         fprintf(stderr, "bench: out of memory\n");
-        free(tokens), free(targets), free(times);
+        free(tokens), free(targets), free(times), free(cpu);
         dl_replicas_free(rp);
         dl_optim_free(&opt);
         dl_gpt_free(&model);
@@ -129,11 +138,12 @@ int bench_run_workload(const bench_workload *w, int warmup, int steps, uint64_t 
     bench_step_ctx ctx = {&model, tokens, targets, B, T};
     int64_t allocs_after_first = 0;
     for (int s = 0; s < warmup + steps; s++) {
-        double t0 = now_s();
+        double t0 = now_s(), c0 = cpu_s();
         float lv = dl_replicas_step(rp, bench_replica_step, &ctx, 1.0f / (float)replicas);
         dl_optim_step(&opt, opt.lr);
         dl_replicas_reset(rp);
-        double t = now_s() - t0;
+        double t = now_s() - t0, c = cpu_s() - c0;
+        if (s >= warmup) cpu[s - warmup] = c;
         if (s == 0) {
             out->first_loss = lv;
             allocs_after_first = dl_replicas_heap_allocs(rp);
@@ -152,6 +162,8 @@ int bench_run_workload(const bench_workload *w, int warmup, int steps, uint64_t 
                                           : 0.5 * (times[steps / 2 - 1] + times[steps / 2]));
         out->ms_min = 1e3 * times[0];
         out->ms_max = 1e3 * times[steps - 1];
+        qsort(cpu, (size_t)steps, sizeof *cpu, cmp_double);
+        out->cpu_ms_median = 1e3 * (steps % 2 ? cpu[steps / 2] : 0.5 * (cpu[steps / 2 - 1] + cpu[steps / 2]));
         out->gflops = dl_gpt_train_flops(&cfg, B, T) / (out->ms_median * 1e-3) * 1e-9;
     }
     out->params = dl_params_count(&ps);
@@ -163,6 +175,7 @@ int bench_run_workload(const bench_workload *w, int warmup, int steps, uint64_t 
     free(tokens);
     free(targets);
     free(times);
+    free(cpu);
     dl_replicas_free(rp);
     dl_optim_free(&opt);
     dl_gpt_free(&model);

@@ -18,6 +18,7 @@ const bench_workload *bench_workload_find(const char *name);
 
 typedef struct {
     double ms_median, ms_min, ms_max; /* per warm step */
+    double cpu_ms_median;             /* process CPU time per warm step (all threads) */
     double gflops;                    /* train FLOPs / median step time */
     double first_loss, last_loss;
     int64_t params;                   /* trainable floats */

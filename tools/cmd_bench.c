@@ -17,6 +17,7 @@
 #include "sgemm_bench.c"
 #include "workloads.c"
 #include "workload_gru_text.c"
+#include "conv_workloads.c"
 
 static void bench_usage(FILE *f)
 {
@@ -31,6 +32,8 @@ static void bench_usage(FILE *f)
             "  gru-text   ids [32 batch, 20 days, 32 tokens], vocab 5000, 128-d embeddings,\n"
             "             conv1d widths 3/4/5 x 100 filters + ReLU + max over tokens, GRU 300->128\n"
             "             over days, linear 128->1, BCE with logits\n"
+            "  cnn-fmnist [128,1,28,28], conv3x3+BN+ReLU 32/64/128, max-pools, global pool, linear\n"
+            "  resnet-det [4,3,256,256], ResNet-18 trunk, loss = mean squares of stages 2-4\n"
             "and prints the median ms/step, GFLOP/s, peak resident memory against the sum of\n"
             "parameters, gradients, AdamW state and activations, and heap allocations per step.\n"
             "\n"
@@ -41,10 +44,12 @@ static void bench_usage(FILE *f)
             "                  spread over the threads instead)\n"
             "  --steps N       timed steps per workload (default 20)\n"
             "  --warmup N      untimed steps first (default 3)\n"
-            "  --workload NAME only this workload (onelayer, gpt-tiny, gpt-small, gru-text);\n"
-            "                  repeatable\n"
+            "  --workload NAME only this workload (onelayer, gpt-tiny, gpt-small, gru-text,\n"
+            "                  cnn-fmnist, resnet-det); repeatable\n"
             "  --sgemm         instead: the sgemm microbenchmark (dynlab vs OpenBLAS, square\n"
             "                  64..1024 and the workloads' shapes) against the measured fp32 peak\n"
+            "  --conv          instead: conv2d forward+backward on resnet-det's shapes against\n"
+            "                  the measured fp32 peak\n"
             "  --json          one JSON object per line\n"
             "  --seed S        model and token seed (default 1)\n"
             "\n"
@@ -63,11 +68,31 @@ static int parse_int(const char *opt, const char *v, int lo, int hi, int *out)
     return 0;
 }
 
+static void bench_print_row(const char *name, int threads, int steps, int json, const bench_result *rr)
+{
+    const bench_result r = *rr;
+    double sum_mb = r.state_mb + r.arena_mb;
+    if (json)
+        printf("{\"workload\": \"%s\", \"threads\": %d, \"replicas\": %d, \"ms_per_step\": %.4f, "
+               "\"gflops\": %.2f, \"ms_min\": %.4f, \"ms_max\": %.4f, \"steps\": %d, "
+               "\"first_loss\": %.5f, \"last_loss\": %.5f, \"params\": %lld, "
+               "\"state_mb\": %.2f, \"activations_mb\": %.2f, \"memory_sum_mb\": %.2f, "
+               "\"peak_rss_mb\": %.2f, \"heap_allocs_per_step\": %.3f, \"cpu_ms_per_step\": %.4f}\n",
+               name, threads, r.replicas, r.ms_median, r.gflops, r.ms_min, r.ms_max, steps,
+               r.first_loss, r.last_loss, (long long)r.params, r.state_mb, r.arena_mb, sum_mb,
+               r.peak_rss_mb, r.heap_allocs_per_step, r.cpu_ms_median);
+    else
+        printf("%-10s %4d %9.3f %9.3f %8.1f %7.3f>%-7.3f %7.1fMB %8.1fMB %7.2f %12.2f\n", name,
+               r.replicas, r.ms_median, r.ms_min, r.gflops, r.first_loss, r.last_loss, r.peak_rss_mb,
+               sum_mb, sum_mb > 0 ? r.peak_rss_mb / sum_mb : 0.0, r.heap_allocs_per_step);
+    fflush(stdout);
+}
+
 int dl_cmd_bench(int argc, char **argv)
 {
-    int threads = 0, replicas = 0, steps = 20, warmup = 3, json = 0, sgemm = 0;
+    int threads = 0, replicas = 0, steps = 20, warmup = 3, json = 0, sgemm = 0, conv = 0;
     uint64_t seed = 1;
-    int selected[8] = {0}, any_selected = 0; /* --workload may repeat */
+    int selected[8] = {0}, conv_selected[8] = {0}, any_selected = 0; /* --workload may repeat */
     for (int i = 1; i < argc; i++) {
         const char *v;
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -83,10 +108,15 @@ int dl_cmd_bench(int argc, char **argv)
             if (parse_int("--warmup", v, 0, 1000000, &warmup)) return DL_EXIT_USAGE;
         } else if ((v = dl_cli_opt(argc, argv, &i, "--workload"))) {
             const bench_workload *w = bench_workload_find(v);
+            const bench_conv_workload *cw = bench_conv_find(v);
+            if (cw) {
+                conv_selected[cw - bench_conv_workloads] = any_selected = 1;
+                continue;
+            }
             if (!w) {
                 fprintf(stderr,
                         "dynlab bench: unknown workload '%s' (onelayer, gpt-tiny, gpt-small, "
-                        "gru-text)\n",
+                        "gru-text, cnn-fmnist, resnet-det)\n",
                         v);
                 return DL_EXIT_USAGE;
             }
@@ -100,6 +130,8 @@ int dl_cmd_bench(int argc, char **argv)
             json = 1;
         } else if (!strcmp(argv[i], "--sgemm")) {
             sgemm = 1;
+        } else if (!strcmp(argv[i], "--conv")) {
+            conv = 1;
         } else {
             fprintf(stderr, "dynlab bench: unknown argument '%s' (see dynlab bench --help)\n",
                     argv[i]);
@@ -117,6 +149,11 @@ int dl_cmd_bench(int argc, char **argv)
     dl_set_threads(threads);
     threads = dl_get_threads();
 
+    if (conv) {
+        double peak = bench_fma_peak(threads);
+        bench_conv_table(stdout, threads, json, peak);
+        return DL_EXIT_OK;
+    }
     if (sgemm) {
         double peak = bench_fma_peak(threads);
         if (json)
@@ -137,21 +174,19 @@ int dl_cmd_bench(int argc, char **argv)
         if (any_selected && !selected[i]) continue;
         bench_result r;
         if (bench_run_workload(w, warmup, steps, seed, replicas, &r)) return DL_EXIT_FAIL;
-        double sum_mb = r.state_mb + r.arena_mb;
-        if (json)
-            printf("{\"workload\": \"%s\", \"threads\": %d, \"replicas\": %d, \"ms_per_step\": %.4f, "
-                   "\"gflops\": %.2f, \"ms_min\": %.4f, \"ms_max\": %.4f, \"steps\": %d, "
-                   "\"first_loss\": %.5f, \"last_loss\": %.5f, \"params\": %lld, "
-                   "\"state_mb\": %.2f, \"activations_mb\": %.2f, \"memory_sum_mb\": %.2f, "
-                   "\"peak_rss_mb\": %.2f, \"heap_allocs_per_step\": %.3f}\n",
-                   w->name, threads, r.replicas, r.ms_median, r.gflops, r.ms_min, r.ms_max, steps,
-                   r.first_loss, r.last_loss, (long long)r.params, r.state_mb, r.arena_mb, sum_mb,
-                   r.peak_rss_mb, r.heap_allocs_per_step);
-        else
-            printf("%-10s %4d %9.3f %9.3f %8.1f %7.3f>%-7.3f %7.1fMB %8.1fMB %7.2f %12.2f\n", w->name,
-                   r.replicas, r.ms_median, r.ms_min, r.gflops, r.first_loss, r.last_loss, r.peak_rss_mb,
-                   sum_mb, sum_mb > 0 ? r.peak_rss_mb / sum_mb : 0.0, r.heap_allocs_per_step);
-        fflush(stdout);
+        bench_print_row(w->name, threads, steps, json, &r);
+    }
+    for (int i = 0; i < bench_n_conv_workloads; i++) {
+        const bench_conv_workload *w = &bench_conv_workloads[i];
+        if (any_selected && !conv_selected[i]) continue;
+        if (replicas > 0 && w->batch % replicas) {
+            fprintf(stderr, "dynlab bench: --replicas %d does not split %s's batch of %d into equal micro-batches\n",
+                    replicas, w->name, w->batch);
+            return DL_EXIT_USAGE;
+        }
+        bench_result r;
+        if (bench_run_conv_workload(w, warmup, steps, seed, replicas, &r)) return DL_EXIT_FAIL;
+        bench_print_row(w->name, threads, steps, json, &r);
     }
     if (!json)
         printf("repl = micro-batches side by side; state+act = params + grads (one per replica)"

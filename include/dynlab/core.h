@@ -31,6 +31,7 @@ typedef struct dl_tensor {
     int requires_grad;  /* parameter: trainable; activation: depends on one */
     int is_param;       /* owned by a dl_params store (grad persists across steps) */
     int index;          /* parameters: position in their store (replica gradient slot) */
+    int is_buffer;      /* a non-trainable state tensor (batch-norm running statistics) */
     const char *name;   /* parameters only */
 } dl_tensor;
 
@@ -44,6 +45,10 @@ void dl_params_init(dl_params *ps);
 void dl_params_free(dl_params *ps);
 /* New zero-filled trainable parameter; `name` is copied (e.g. "blocks.0.attn.wq"). */
 dl_tensor *dl_param_new(dl_params *ps, const char *name, int ndim, const int *shape);
+/* A non-trainable state tensor of the store (zero-filled, requires_grad = 0, never
+ * made trainable by dl_params_set_trainable): saved in checkpoints, skipped by
+ * optimizers (as PyTorch's registered buffers). */
+dl_tensor *dl_buffer_new(dl_params *ps, const char *name, int ndim, const int *shape);
 dl_tensor *dl_params_find(const dl_params *ps, const char *name);
 void dl_params_zero_grad(dl_params *ps);
 int64_t dl_params_count(const dl_params *ps); /* total floats */

@@ -4,6 +4,7 @@
 #include "dynlab/rng.h"
 #include "dynlab/core.h"
 #include "dynlab/gemm.h"
+#include "dynlab/conv.h"
 #include "dynlab/nn.h"
 #include "dynlab/rnn.h"
 #include "dynlab/losses.h"

@@ -17,6 +17,7 @@ void dl_graph_free(dl_graph *g) {
     if (!g) return;
     dl_arena_free(&g->arena);
     free(g->tape);
+    free(g->scratch);
     free(g);
 }
 
@@ -32,7 +33,21 @@ void dl_graph_set_rng(dl_graph *g, uint64_t seed, uint64_t stream) {
     dl_rng_init(&g->rng, seed, stream);
 }
 dl_rng *dl_graph_rng(dl_graph *g) { return &g->rng; }
-int64_t dl_graph_heap_allocs(const dl_graph *g) { return g->arena.heap_allocs + g->tape_allocs; }
+int64_t dl_graph_heap_allocs(const dl_graph *g) {
+    return g->arena.heap_allocs + g->tape_allocs + g->scratch_allocs;
+}
+
+void *dl_graph_scratch(dl_graph *g, size_t bytes) {
+    if (bytes > g->scratch_cap) {
+        size_t cap = (bytes + 63) / 64 * 64;
+        free(g->scratch);
+        g->scratch = aligned_alloc(64, cap);
+        if (!g->scratch) dl_fatal("out of memory allocating %zu bytes of op scratch", bytes);
+        g->scratch_cap = cap;
+        g->scratch_allocs++;
+    }
+    return g->scratch;
+}
 size_t dl_graph_arena_bytes(const dl_graph *g) { return g->arena.high; }
 
 void *dl_graph_alloc(dl_graph *g, size_t bytes) { return dl_arena_alloc(&g->arena, bytes); }

@@ -64,6 +64,12 @@ struct dl_graph {
     int n_rec, cap_rec;
     int training;
     int grad_enabled;
+    int replica; /* index in its dl_replicas (0 for a plain graph) */
+    /* Per-op working memory reused by every op of the graph (im2col columns):
+     * grows on first use, freed with the graph, so it costs no arena space per op. */
+    void *scratch;
+    size_t scratch_cap;
+    int64_t scratch_allocs;
     dl_rng rng;
     int64_t tape_allocs;
     /* Replica binding (replicas.c): parameter i of `bound` keeps its gradient in
@@ -100,6 +106,14 @@ float *dl_grad_out(dl_graph *g, dl_tensor *t, int *fresh);
 static inline float *dl_in_grad(dl_graph *g, dl_tensor *t) {
     return (t && t->requires_grad) ? dl_tensor_grad(g, t) : NULL;
 }
+
+/* Working memory valid only inside the calling op (forward or backward kernel),
+ * 64-byte aligned; the next call may reuse it. Heap-allocated only when it grows. */
+void *dl_graph_scratch(dl_graph *g, size_t bytes);
+
+/* Tests only: floats per im2col block of dl_conv2d (<= 0: the default), so small
+ * shapes reach the blocked paths. Not thread-safe against running convolutions. */
+void dl_conv2d_set_block_floats(int64_t n);
 
 /* New activation with the shape of `like`. */
 dl_tensor *dl_tensor_like(dl_graph *g, const dl_tensor *like);
@@ -200,6 +214,8 @@ void dl_avx512_attn_bwd(const float *q, const float *k, const float *v, int ldq,
                         int Dv, float scale, const float *P, const float *dO, float *gq, float *gk, float *gv,
                         float bq, float bk, float bv, float *scratch);
 void dl_avx512_acc(const float *x, float *y, int64_t n);
+/* One output row of a 2x2 stride-2 max pool (vmath_pool_avx512.c). */
+void dl_avx512_maxpool2x2_row(const float *r0, const float *r1, int OW, int base, int W, float *y, int32_t *arg);
 void dl_avx512_copy_rows(float *dst, int64_t dld, const float *src, int64_t sld, int64_t rows, int64_t n);
 void dl_avx512_gather_rows(float *dst, const float *table, const int *ids, int64_t n, int64_t D);
 void dl_avx512_scatter_add_rows(float *g, const float *dy, const int *ids, int64_t n, int64_t D, int64_t lo,

@@ -54,6 +54,13 @@ dl_tensor *dl_param_new(dl_params *ps, const char *name, int ndim, const int *sh
     return t;
 }
 
+dl_tensor *dl_buffer_new(dl_params *ps, const char *name, int ndim, const int *shape) {
+    dl_tensor *t = dl_param_new(ps, name, ndim, shape);
+    t->requires_grad = 0;
+    t->is_buffer = 1;
+    return t;
+}
+
 dl_tensor *dl_params_find(const dl_params *ps, const char *name) {
     for (int i = 0; i < ps->n; i++)
         if (strcmp(ps->items[i]->name, name) == 0) return ps->items[i];
@@ -74,5 +81,6 @@ int64_t dl_params_count(const dl_params *ps) {
 void dl_params_set_trainable(dl_params *ps, const char *prefix, int trainable) {
     size_t k = strlen(prefix);
     for (int i = 0; i < ps->n; i++)
-        if (strncmp(ps->items[i]->name, prefix, k) == 0) ps->items[i]->requires_grad = trainable != 0;
+        if (strncmp(ps->items[i]->name, prefix, k) == 0 && !ps->items[i]->is_buffer)
+            ps->items[i]->requires_grad = trainable != 0;
 }

@@ -49,6 +49,7 @@ dl_replicas *dl_replicas_new(dl_params *ps, int n) {
     rp->results = xcalloc((size_t)n, sizeof *rp->results);
     for (int r = 0; r < n; r++) {
         rp->graphs[r] = dl_graph_new();
+        rp->graphs[r]->replica = r;
         dl_graph_set_rng(rp->graphs[r], 0, (uint64_t)r);
         rp->grads[r] = xcalloc((size_t)ps->n, sizeof **rp->grads);
         rp->touched[r] = xcalloc((size_t)ps->n, 1);

@@ -1,0 +1,176 @@
+/* Batch normalisation over axis 1 (Ioffe & Szegedy 2015, Algorithm 1; PyTorch's
+ * BatchNorm1d/2d semantics), and SiLU.
+ *
+ * x is viewed as [N, C, S] (S = product of the dims after C). Training mode:
+ *   mean_c = E[x], var_c = E[(x - mean_c)^2] (biased), y = (x - mean) rstd gamma + beta,
+ * statistics summed in double in a fixed order per channel; the running buffers
+ * get the unbiased variance, as PyTorch. Backward (Algorithm 1's chain rule):
+ *   dx = gamma rstd (dy - mean(dy) - xhat mean(dy xhat)),
+ *   dgamma = sum dy xhat, dbeta = sum dy.
+ * Eval mode is an affine map with the running statistics. Channels split over
+ * threads: the same bits for any thread count. */
+#include <math.h>
+#include "core/internal.h"
+#include "dynlab/conv.h"
+
+typedef struct bn_saved {
+    float *mean, *rstd; /* [C] */
+    int train;
+} bn_saved;
+
+static void bn_dims(const dl_tensor *x, int64_t *N, int64_t *C, int64_t *S) {
+    *N = x->shape[0], *C = x->shape[1], *S = 1;
+    for (int d = 2; d < x->ndim; d++) *S *= x->shape[d];
+}
+
+static void bn_bwd(dl_graph *g, const dl_rec *r) {
+    dl_tensor *x = r->in[0], *gamma = r->in[1], *beta = r->in[2], *out = r->out;
+    const bn_saved *sv = r->saved;
+    int64_t N, C, S;
+    bn_dims(x, &N, &C, &S);
+    const double M = (double)(N * S);
+    const float *xv = x->data, *dy = out->grad;
+    float *gg = gamma && gamma->requires_grad ? dl_tensor_grad(g, gamma) : NULL;
+    float *gb = beta && beta->requires_grad ? dl_tensor_grad(g, beta) : NULL;
+    float *gx = NULL;
+    int fresh = 0;
+    if (x->requires_grad) gx = dl_grad_out(g, x, &fresh);
+#pragma omp parallel for schedule(static) if (x->size > DL_PAR_MIN)
+    for (int64_t c = 0; c < C; c++) {
+        const float mu = sv->mean[c], rs = sv->rstd[c];
+        double sdy = 0, sdyx = 0;
+        for (int64_t n = 0; n < N; n++) {
+            const float *xp = xv + (n * C + c) * S, *dp = dy + (n * C + c) * S;
+            float a = 0, b = 0;
+#pragma omp simd reduction(+ : a, b)
+            for (int64_t i = 0; i < S; i++) {
+                a += dp[i];
+                b += dp[i] * (xp[i] - mu);
+            }
+            sdy += a, sdyx += b;
+        }
+        sdyx *= rs; /* sum dy * xhat */
+        if (gg) gg[c] += (float)sdyx;
+        if (gb) gb[c] += (float)sdy;
+        if (!gx) continue;
+        const float gm = gamma ? gamma->data[c] : 1.0f, k = gm * rs;
+        if (sv->train) {
+            const float mdy = (float)(sdy / M), mdyx = (float)(sdyx / M);
+            for (int64_t n = 0; n < N; n++) {
+                const float *xp = xv + (n * C + c) * S, *dp = dy + (n * C + c) * S;
+                float *gp = gx + (n * C + c) * S;
+                const float kx = k * rs * mdyx, k0 = k * mdy;
+                if (fresh) {
+#pragma omp simd
+                    for (int64_t i = 0; i < S; i++) gp[i] = k * dp[i] - k0 - (xp[i] - mu) * kx;
+                } else {
+#pragma omp simd
+                    for (int64_t i = 0; i < S; i++) gp[i] += k * dp[i] - k0 - (xp[i] - mu) * kx;
+                }
+            }
+        } else {
+            for (int64_t n = 0; n < N; n++) {
+                const float *dp = dy + (n * C + c) * S;
+                float *gp = gx + (n * C + c) * S;
+                for (int64_t i = 0; i < S; i++) gp[i] = fresh ? k * dp[i] : gp[i] + k * dp[i];
+            }
+        }
+    }
+}
+
+dl_tensor *dl_batchnorm(dl_graph *g, dl_tensor *x, dl_tensor *gamma, dl_tensor *beta, dl_tensor *running_mean,
+                        dl_tensor *running_var, float momentum, float eps) {
+    char b[64];
+    if (x->ndim < 2) dl_fatal("dl_batchnorm: input %s needs a channel axis (axis 1)", dl_shape_str(x, b, sizeof b));
+    int64_t N, C, S;
+    bn_dims(x, &N, &C, &S);
+    if ((gamma && gamma->size != C) || (beta && beta->size != C) || (running_mean && running_mean->size != C) ||
+        (running_var && running_var->size != C))
+        dl_fatal("dl_batchnorm: gamma, beta and running statistics must have %lld elements (axis 1 of %s)",
+                 (long long)C, dl_shape_str(x, b, sizeof b));
+    const int train = g->training;
+    if (!train && (!running_mean || !running_var))
+        dl_fatal("dl_batchnorm: evaluation mode needs running statistics");
+    if (train && N * S < 2)
+        dl_fatal("dl_batchnorm: training mode needs more than one value per channel, got %s",
+                 dl_shape_str(x, b, sizeof b));
+    dl_tensor *out = dl_tensor_like(g, x);
+    float *mean = dl_graph_alloc(g, (size_t)(2 * C) * sizeof(float)), *rstd = mean + C;
+    const int update = train && running_mean && running_var && g->replica == 0;
+    const float *xv = x->data;
+    float *y = out->data;
+    const double M = (double)(N * S);
+#pragma omp parallel for schedule(static) if (x->size > DL_PAR_MIN)
+    for (int64_t c = 0; c < C; c++) {
+        float mu, var;
+        if (train) {
+            double s = 0;
+            for (int64_t n = 0; n < N; n++) s += dl_sum_det(xv + (n * C + c) * S, S);
+            mu = (float)(s / M);
+            double q = 0;
+            for (int64_t n = 0; n < N; n++) {
+                const float *xp = xv + (n * C + c) * S;
+                float a = 0;
+#pragma omp simd reduction(+ : a)
+                for (int64_t i = 0; i < S; i++) a += (xp[i] - mu) * (xp[i] - mu);
+                q += a;
+            }
+            var = (float)(q / M);
+            if (update) {
+                running_mean->data[c] = (1.0f - momentum) * running_mean->data[c] + momentum * mu;
+                running_var->data[c] =
+                    (1.0f - momentum) * running_var->data[c] + momentum * (float)(q / (M - 1.0));
+            }
+        } else {
+            mu = running_mean->data[c], var = running_var->data[c];
+        }
+        const float rs = 1.0f / sqrtf(var + eps);
+        mean[c] = mu, rstd[c] = rs;
+        const float gm = gamma ? gamma->data[c] : 1.0f, bt = beta ? beta->data[c] : 0.0f;
+        const float k = gm * rs, o = bt - mu * k;
+        for (int64_t n = 0; n < N; n++) {
+            const float *xp = xv + (n * C + c) * S;
+            float *yp = y + (n * C + c) * S;
+#pragma omp simd
+            for (int64_t i = 0; i < S; i++) yp[i] = xp[i] * k + o;
+        }
+    }
+    dl_rec *r = dl_record(g, bn_bwd, out, x, gamma, beta);
+    if (r) {
+        bn_saved *sv = dl_graph_alloc(g, sizeof *sv);
+        sv->mean = mean, sv->rstd = rstd, sv->train = train;
+        r->saved = sv;
+    }
+    return out;
+}
+
+/* ---- SiLU: y = x sigmoid(x), dy/dx = s (1 + x (1 - s)) ------------------------ */
+static void silu_bwd(dl_graph *g, const dl_rec *r) {
+    dl_tensor *x = r->in[0], *out = r->out;
+    const float *xv = x->data, *dy = out->grad;
+    int fresh;
+    float *gx = dl_grad_out(g, x, &fresh);
+    DL_FOR_CHUNKS(x->size, lo, hi, {
+        float s[256];
+        for (int64_t i = lo; i < hi; i += 256) {
+            const int64_t m = hi - i < 256 ? hi - i : 256;
+            dl_k_sigmoid(xv + i, s, m);
+            for (int64_t j = 0; j < m; j++) {
+                const float v = dy[i + j] * s[j] * (1.0f + xv[i + j] * (1.0f - s[j]));
+                gx[i + j] = fresh ? v : gx[i + j] + v;
+            }
+        }
+    });
+}
+
+dl_tensor *dl_silu(dl_graph *g, dl_tensor *x) {
+    dl_tensor *out = dl_tensor_like(g, x);
+    const float *xv = x->data;
+    float *y = out->data;
+    DL_FOR_CHUNKS(x->size, lo, hi, {
+        dl_k_sigmoid(xv + lo, y + lo, hi - lo);
+        for (int64_t i = lo; i < hi; i++) y[i] *= xv[i];
+    });
+    dl_record(g, silu_bwd, out, x, NULL, NULL);
+    return out;
+}

@@ -1,0 +1,42 @@
+/* AVX-512 2x2 stride-2 max pooling of one output row (ops_pool.c's common case):
+ * the compiler keeps the portable loop scalar with a branch per compare, and the
+ * pair loads are strided; here 16 outputs at a time, the pairs split with one
+ * permute each, the first maximum in scan order (a NaN wins) chosen by masks. */
+#include "core/internal.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include "core/vmath_avx512.h"
+
+/* Rows r0, r1 (2*OW inputs each; r1 = r0 + W in the plane); y[ow] and, if arg is not
+ * NULL, arg[ow] = index in the plane of the chosen input (base = index of r0[0]). */
+T512 void dl_avx512_maxpool2x2_row(const float *r0, const float *r1, int OW, int base, int W, float *y,
+                                   int32_t *arg) {
+    const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i od = _mm512_add_epi32(ev, _mm512_set1_epi32(1));
+    for (int ow = 0; ow < OW; ow += 16) {
+        const int n = OW - ow < 16 ? OW - ow : 16;
+        const __mmask16 klo = (__mmask16)(2 * n >= 16 ? 0xFFFF : (1u << (2 * n)) - 1);
+        const __mmask16 khi = (__mmask16)(2 * n - 16 >= 16 ? 0xFFFF : 2 * n > 16 ? (1u << (2 * n - 16)) - 1 : 0);
+        const __mmask16 kout = (__mmask16)(n == 16 ? 0xFFFF : (1u << n) - 1);
+        const __m512 a0 = _mm512_maskz_loadu_ps(klo, r0 + 2 * ow), a1 = _mm512_maskz_loadu_ps(khi, r0 + 2 * ow + 16);
+        const __m512 b0 = _mm512_maskz_loadu_ps(klo, r1 + 2 * ow), b1 = _mm512_maskz_loadu_ps(khi, r1 + 2 * ow + 16);
+        const __m512 v[4] = {_mm512_permutex2var_ps(a0, ev, a1), _mm512_permutex2var_ps(a0, od, a1),
+                             _mm512_permutex2var_ps(b0, ev, b1), _mm512_permutex2var_ps(b0, od, b1)};
+        const __m512i i0 = _mm512_add_epi32(_mm512_set1_epi32(base + 2 * ow), _mm512_slli_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), 1));
+        const int off[4] = {0, 1, W, W + 1};
+        __m512 best = v[0];
+        __m512i bi = i0;
+        for (int q = 1; q < 4; q++) {
+            const __mmask16 t = _mm512_cmp_ps_mask(v[q], best, _CMP_GT_OQ) | _mm512_cmp_ps_mask(v[q], v[q], _CMP_UNORD_Q);
+            best = _mm512_mask_mov_ps(best, t, v[q]);
+            bi = _mm512_mask_mov_epi32(bi, t, _mm512_add_epi32(i0, _mm512_set1_epi32(off[q])));
+        }
+        _mm512_mask_storeu_ps(y + ow, kout, best);
+        if (arg) _mm512_mask_storeu_epi32(arg + ow, kout, bi);
+    }
+}
+#else
+void dl_avx512_maxpool2x2_row(const float *r0, const float *r1, int OW, int base, int W, float *y, int32_t *arg) {
+    (void)r0, (void)r1, (void)OW, (void)base, (void)W, (void)y, (void)arg;
+}
+#endif

@@ -1,0 +1,45 @@
+#!/bin/bash
+# `dynlab bench` on the convolutional workloads: cnn-fmnist's JSON row (zero heap
+# allocations per step after the first, peak RSS within 1.5x of parameters +
+# gradients + AdamW state + activations, a finite loss that falls), the same
+# loss on 1 and 2 threads with one replica (results independent of the thread
+# count), --replicas that does not divide the batch, and the conv2d table's JSON.
+set -u
+fail() { echo "FAIL: $*"; exit 1; }
+D="${DYNLAB:?DYNLAB not set}"
+PY=/usr/bin/python3
+
+err="$("$D" bench --replicas 3 --workload resnet-det 2>&1 >/dev/null)"; rc=$?
+[ $rc = 2 ] && printf '%s' "$err" | grep -q "resnet-det's batch of 4" \
+    || fail "--replicas 3 on resnet-det must exit 2 naming the batch (rc=$rc: $err)"
+"$D" bench --help | grep -q "resnet-det" || fail "--help lists resnet-det"
+
+one="$(OMP_NUM_THREADS=1 "$D" bench --threads 1 --replicas 1 --steps 2 --warmup 1 --json --workload cnn-fmnist)" \
+    || fail "bench cnn-fmnist (1 thread) failed"
+two="$(OMP_NUM_THREADS=2 "$D" bench --threads 2 --replicas 1 --steps 2 --warmup 1 --json --workload cnn-fmnist)" \
+    || fail "bench cnn-fmnist (2 threads) failed"
+echo "$one"
+echo "$two"
+$PY - "$one" "$two" "${DYNLAB_SANITIZED:-0}" <<'PYEOF' || fail "bench JSON check"
+import json, sys
+a, b = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+sanitized = sys.argv[3] == "1"
+for r in (a, b):
+    assert r["workload"] == "cnn-fmnist" and r["replicas"] == 1, r
+    assert r["heap_allocs_per_step"] == 0, f"heap allocations per step after the first: {r}"
+    if not sanitized:
+        assert r["peak_rss_mb"] <= 1.5 * r["memory_sum_mb"] + 40, r
+    assert r["last_loss"] < r["first_loss"], r
+assert a["first_loss"] == b["first_loss"] and a["last_loss"] == b["last_loss"], (a, b)
+print("cnn-fmnist rows ok; 1 and 2 threads give the same losses")
+PYEOF
+
+if [ "${DYNLAB_SANITIZED:-0}" != 1 ]; then
+    "$D" bench --conv --threads 1 --json | $PY -c '
+import json, sys
+rows = [json.loads(l) for l in sys.stdin if l.strip()]
+assert len(rows) == 12 and rows[-1]["conv"] == "resnet-det all", rows
+assert all(r["gflops"] > 0 and 0 < r["cpu_peak_frac"] < 1.5 for r in rows), rows
+print("conv table ok")' || fail "conv table"
+fi
+echo "test_bench_conv: ok"
