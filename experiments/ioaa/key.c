@@ -159,7 +159,10 @@ int ioaa_key_parse(ioaa_key *k, const char *json, char *err, size_t errlen) {
     rc = 0;
 out:
     cJSON_Delete(root);
-    if (rc) ioaa_key_free(k);
+    if (rc) {
+        ioaa_one_line(err);
+        ioaa_key_free(k);
+    }
     return rc;
 }
 

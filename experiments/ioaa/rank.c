@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "ioaa/ioaa.h"
+#include "ioaa/util.h"
 
 int ioaa_rank(const double *human, int n, double s) {
     int above = 0;
@@ -164,7 +165,10 @@ static int human_row(char **f, int n, int line, void *ctx, char *err, size_t err
 int ioaa_humans_parse(ioaa_humans *h, const char *text, char *err, size_t errlen) {
     memset(h, 0, sizeof *h);
     int rc = each_row(text, "year,part,score", 3, 3, human_row, h, err, errlen);
-    if (rc) ioaa_humans_free(h);
+    if (rc) {
+        ioaa_one_line(err);
+        ioaa_humans_free(h);
+    }
     return rc;
 }
 
@@ -218,7 +222,10 @@ static int manual_row(char **f, int n, int line, void *ctx, char *err, size_t er
 int ioaa_manual_parse(ioaa_manual *m, const char *text, char *err, size_t errlen) {
     memset(m, 0, sizeof *m);
     int rc = each_row(text, "model,year,part,problem,item,points", 6, 7, manual_row, m, err, errlen);
-    if (rc) ioaa_manual_free(m);
+    if (rc) {
+        ioaa_one_line(err);
+        ioaa_manual_free(m);
+    }
     return rc;
 }
 

@@ -92,3 +92,8 @@ int ioaa_mkdirs(const char *path) {
 int ioaa_write_text(const char *path, const char *text) {
     return dl_write_atomic(path, text, strlen(text));
 }
+
+void ioaa_one_line(char *msg) {
+    for (unsigned char *p = (unsigned char *)msg; *p; p++)
+        if (*p < 0x20 || *p == 0x7f) *p = '?';
+}

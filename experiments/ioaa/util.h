@@ -13,6 +13,9 @@ char *ioaa_read_file(const char *path, size_t max_bytes, size_t *len, char *err,
 int ioaa_natural_cmp(const char *a, const char *b);
 /* FNV-1a 64-bit. */
 uint64_t ioaa_fnv1a(const void *data, size_t n);
+/* Make an error message one line: control characters (an echoed value
+ * may hold a newline) become '?'. */
+void ioaa_one_line(char *msg);
 /* mkdir -p. 0 or -1. */
 int ioaa_mkdirs(const char *path);
 /* Write a file atomically (temp + rename). 0 or -1. */
