@@ -15,7 +15,7 @@ static const dl_field rw_fields[] = {
                     "technical-text source: a directory of gzipped roff manual pages, converted to "
                     "plain text in C"),
     DL_FIELD_INT(rw_cfg, man_pages, "data.man_pages", 300, 1, 100000,
-                 "manual pages read (the first N by file name)"),
+                 "manual pages read, spread evenly over the directory's sorted *.gz files (symbolic links skipped)"),
     DL_FIELD_DOUBLE(rw_cfg, val_frac, "data.val_frac", 0.1, 0.01, 0.5,
                     "fraction of documents of each clean source held out for validation"),
     DL_FIELD_DOUBLE(rw_cfg, manual_frac, "data.manual_frac", 0.5, 0, 1,
@@ -125,6 +125,27 @@ int rw_run(const void *vcfg, dl_run *run) {
     const rw_cfg *cfg = vcfg;
     const int untrained = dl_run_untrained(run);
     if (untrained) dl_log(run, "control untrained: learning rates are zero, everything else as configured");
+    /* Configuration checks first, so a bad value stops the run before any work. */
+    dl_rw_strategy tmp[DL_RW_COUNT];
+    int n = 0;
+    char err[256];
+    if (rw_parse_strategies(cfg->strategies, "reweight.strategies", tmp, DL_RW_COUNT, &n, err, sizeof err) ||
+        rw_parse_strategies(cfg->lr_strategies, "linreg.strategies", tmp, DL_RW_COUNT, &n, err, sizeof err)) {
+        dl_log(run, "error: %s", err);
+        return 1;
+    }
+    if (cfg->d_model % cfg->heads != 0) {
+        dl_log(run, "error: model.d_model (%d) must be divisible by model.heads (%d)", cfg->d_model, cfg->heads);
+        return 1;
+    }
+    if (cfg->dup_frac + cfg->noise_frac >= 1) {
+        dl_log(run, "error: data.dup_frac + data.noise_frac (%g) must be below 1", cfg->dup_frac + cfg->noise_frac);
+        return 1;
+    }
+    if (!cfg->lr_enable && !cfg->lm_enable) {
+        dl_log(run, "error: linreg.enable and lm.enable are both false: nothing to run");
+        return 1;
+    }
     int rc = 0;
     if (cfg->lr_enable) rc = rw_linreg_run(cfg, run, untrained);
     if (rc == 0 && cfg->lm_enable) rc = rw_lm_run(cfg, run, untrained);
@@ -134,8 +155,7 @@ int rw_run(const void *vcfg, dl_run *run) {
 static const dl_preset rw_presets[] = {
     {"quick", "{}"},
     {"paper", "{\"model\": {\"seq_len\": 64, \"d_model\": 128, \"heads\": 4, \"layers\": 4},"
-              " \"train\": {\"steps\": 1500, \"lr\": 1e-3, \"min_lr\": 1e-4, \"warmup\": 100},"
-              " \"reweight\": {\"strategies\": \"uniform,linupper,quadratic,extremes\", \"warmup\": 300},"
+              " \"train\": {\"steps\": 1000, \"lr\": 1e-3, \"min_lr\": 1e-4, \"warmup\": 50},"
               " \"lm\": {\"seeds\": 3}, \"eval\": {\"every\": 100, \"windows\": 256},"
               " \"data\": {\"man_pages\": 1000}}"},
     {NULL, NULL},

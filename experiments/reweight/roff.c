@@ -40,6 +40,14 @@ char *rw_read_gz(const char *path, size_t *len, char *err, size_t errlen) {
         if (k == 0) break;
         n += (size_t)k;
     }
+    int code = Z_OK;
+    const char *msg = gzerror(f, &code);
+    if (code != Z_OK && code != Z_STREAM_END) { /* a truncated stream ends without an error from gzread */
+        snprintf(err, errlen, "data.man: '%s' is truncated or corrupt gzip data: %s", path, msg);
+        gzclose(f);
+        free(b);
+        return NULL;
+    }
     gzclose(f);
     *len = n;
     return b;
