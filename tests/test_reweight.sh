@@ -45,6 +45,29 @@ grep -q '"weight_linupper_duplicate"' "$tmp/s1/metrics.jsonl" || fail "no per-so
 cmp -s "$tmp/t1/metrics.jsonl" "$tmp/t2/metrics.jsonl" || fail "metrics differ between 1 and 2 threads"
 echo "threads: identical metrics with 1 and 2 threads"
 
+# Data parallel (`--dp` under mpirun, 2 ranks): the losses of the global batch
+# are all-gathered before weighting, so the run matches one process up to
+# float summation order, and every rank ends with bitwise equal parameters.
+if command -v mpirun >/dev/null && "$D" sweep --help | grep -q "built with MPI"; then
+  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+  timeout 400 mpirun --oversubscribe --mca plm isolated --mca btl self,vader \
+    --mca btl_vader_single_copy_mechanism none -np 2 "$D" run reweight --quick --quiet --threads 1 --dp \
+    --seed 3 --out "$tmp/dp2" "${small[@]}" >"$tmp/dp2.log" 2>&1 || { tail -5 "$tmp/dp2.log"; fail "mpirun -np 2 --dp"; }
+  grep -q "dp: 2 ranks, parameters of all 4 trainings identical on every rank" "$tmp/dp2/log.txt" ||
+    fail "dp: parameters not identical on the ranks"
+  /usr/bin/python3 - "$tmp/t1/metrics.jsonl" "$tmp/dp2/metrics.jsonl" <<'PYEOF' || fail "dp differs from one process"
+import json, sys
+a = [json.loads(l) for l in open(sys.argv[1])]
+b = [json.loads(l) for l in open(sys.argv[2])]
+assert len(a) == len(b), (len(a), len(b))
+d = max(abs(v - y[k]) for x, y in zip(a, b) for k, v in x.items() if isinstance(v, float))
+assert d < 1e-4, d
+print(f"dp: 2 ranks vs 1 process: max metric difference {d:.2g} (tol 1e-4)")
+PYEOF
+else
+  echo "SKIP: --dp (no mpirun or built without MPI)"
+fi
+
 # Bad input: one error line naming the problem, non-zero exit.
 bad() { # expected-rc needle args...
   local want=$1 needle=$2; shift 2

@@ -21,6 +21,7 @@
 #include "dynlab/plot.h"
 #include "dynlab/reweight.h"
 #include "reweight/reweight.h"
+#include "dist/dist.h"
 
 enum { STREAM_INIT = 1000, STREAM_EVAL = 999, STREAM_DUP = 2000 };
 #define STREAM_DATA ((uint64_t)5 << 40) /* + (seed << 32) + step */
@@ -35,7 +36,7 @@ typedef struct lm_job {
     double *hist;       /* [2 (early, late)][RW_N_SRC][bins] counts of n*w */
     double wpost[RW_N_SRC], npost[RW_N_SRC]; /* sum of n*w and count after warm-up */
     double seconds;
-    int rc;
+    int rc, params_identical;
     char err[160];
 } lm_job;
 
@@ -48,6 +49,7 @@ typedef struct lm_ctx {
     const int *eval_src;       /* [eval_windows] RW_SRC_PROSE or RW_SRC_MANUAL */
     const dl_rw_strategy *strat;
     int64_t hist_len;          /* steps in each histogram window */
+    int dp_size, dp_rank;      /* data parallel over MPI ranks (1, 0 without --dp) */
 } lm_ctx;
 
 static double evaluate(dl_graph *g, dl_gpt *m, const lm_ctx *x, int *tok, int *tgt) {
@@ -96,8 +98,14 @@ static void run_job(const lm_ctx *x, lm_job *jb) {
     int *tok = malloc(sizeof(int) * (size_t)B * T), *tgt = malloc(sizeof(int) * (size_t)B * T);
     int *src = malloc(sizeof(int) * (size_t)B), *dup = malloc(sizeof(int) * (size_t)cfg->dup_pool * (T + 1));
     int *seq = malloc(sizeof(int) * (size_t)(T + 1));
-    float *w = malloc(sizeof(float) * (size_t)B);
-    if (!tok || !tgt || !src || !dup || !seq || !w) abort();
+    float *w = malloc(sizeof(float) * (size_t)B), *lall = malloc(sizeof(float) * (size_t)B);
+    if (!tok || !tgt || !src || !dup || !seq || !w || !lall) abort();
+    /* Data parallel: every rank draws the same global batch and trains on its
+     * rows [row0, row0 + Bl); the per-sequence losses are all-gathered so the
+     * weights are computed over the whole global batch (Algorithm 1, step 2),
+     * each rank back-propagates P * sum_{i in rank} w_i l_i, and the mean of
+     * the ranks' gradients is the gradient of sum_i w_i l_i. */
+    const int P = x->dp_size, Bl = B / P, row0 = x->dp_rank * Bl;
     /* the duplicate pool: clean training windows, fixed for this training seed */
     dl_rng dr;
     dl_rng_init(&dr, x->seed, STREAM_DUP + (uint64_t)jb->seed);
@@ -133,20 +141,38 @@ static void run_job(const lm_ctx *x, lm_job *jb) {
             memcpy(tgt + (size_t)b * T, seq + 1, sizeof(int) * (size_t)T);
         }
         /* per-sequence mean next-token cross-entropy (Algorithm 1, step 1) */
-        dl_tensor *logits = dl_gpt_fwd(g, &model, tok, B, T);
-        int s2[2] = {B * T, V}, s3[2] = {B, T};
-        dl_tensor *each = dl_reshape(g, dl_cross_entropy_each(g, dl_reshape(g, logits, 2, s2), tgt, -1), 2, s3);
+        dl_tensor *logits = dl_gpt_fwd(g, &model, tok + (size_t)row0 * T, Bl, T);
+        int s2[2] = {Bl * T, V}, s3[2] = {Bl, T};
+        dl_tensor *each = dl_reshape(
+            g, dl_cross_entropy_each(g, dl_reshape(g, logits, 2, s2), tgt + (size_t)row0 * T, -1), 2, s3);
         dl_tensor *per = dl_mean(g, each, 1, 0);
-        dl_rw_weights(&rw, step, per->data, B, w); /* steps 2-5, no gradient */
-        dl_tensor *loss = dl_rw_weighted_loss(g, per, w);
-        if (!isfinite(loss->data[0])) {
+        if (P == 1) {
+            memcpy(lall, per->data, sizeof(float) * (size_t)B);
+        } else if (dl_dist_allgather_floats(per->data, Bl, lall)) {
+            jb->rc = 1;
+            snprintf(jb->err, sizeof jb->err, "--dp: loss all-gather failed at step %lld", (long long)step);
+            dl_graph_reset(g);
+            break;
+        }
+        dl_rw_weights(&rw, step, lall, B, w); /* steps 2-5, no gradient */
+        dl_tensor *loss = dl_rw_weighted_loss(g, per, w + row0);
+        if (P > 1) loss = dl_scale(g, loss, (float)P);
+        double total = 0; /* the global weighted loss, the same on every rank */
+        for (int b = 0; b < B; b++) total += (double)w[b] * lall[b];
+        if (!isfinite(total)) {
             jb->rc = 1;
             snprintf(jb->err, sizeof jb->err, "training loss of %s (seed %d) is %g at step %lld",
-                     dl_rw_name(rw.strategy), jb->seed, loss->data[0], (long long)step);
+                     dl_rw_name(rw.strategy), jb->seed, total, (long long)step);
             dl_graph_reset(g);
             break;
         }
         dl_backward(g, loss);
+        if (P > 1 && dl_dist_allreduce_grads(&ps)) {
+            jb->rc = 1;
+            snprintf(jb->err, sizeof jb->err, "--dp: gradient all-reduce failed at step %lld", (long long)step);
+            dl_graph_reset(g);
+            break;
+        }
         if (cfg->clip > 0) dl_clip_grad_norm(&ps, cfg->clip);
         float lr = x->untrained ? 0.0f
                                 : dl_lr_at(DL_SCHED_COSINE, (float)cfg->lr, (float)cfg->min_lr, step,
@@ -157,7 +183,7 @@ static void run_job(const lm_ctx *x, lm_job *jb) {
         for (int b = 0; b < B; b++) {
             const double nw = (double)B * w[b];
             wsum[src[b]] += nw;
-            lsum[src[b]] += per->data[b];
+            lsum[src[b]] += lall[b];
             cnt[src[b]] += 1;
             if (post) {
                 jb->wpost[src[b]] += nw;
@@ -182,8 +208,13 @@ static void run_job(const lm_ctx *x, lm_job *jb) {
     }
     if (jb->rc == 0) jb->val[ie++] = evaluate(g, &model, x, tok, tgt);
     jb->seconds = dl_now() - t0;
+    jb->params_identical = 1;
+    if (P > 1) { /* every rank applied the same updates: bitwise equal weights */
+        char msg[256];
+        jb->params_identical = dl_dist_params_identical(&ps, msg, sizeof msg);
+    }
     dl_graph_free(g);
-    free(tok); free(tgt); free(src); free(dup); free(seq); free(w);
+    free(tok); free(tgt); free(src); free(dup); free(seq); free(w); free(lall);
     dl_optim_free(&opt);
     dl_gpt_free(&model);
     dl_params_free(&ps);
@@ -248,7 +279,19 @@ int rw_lm_run(const rw_cfg *cfg, dl_run *run, int untrained) {
     const int bins = cfg->hist_bins, nj = ns * cfg->seeds;
     int64_t hist_len = (cfg->steps - cfg->rw_warmup) / 10;
     if (hist_len < 1) hist_len = 1;
-    lm_ctx x = {cfg, &corpus, run->seed, untrained, n_eval, n_log, bins, eval_start, eval_src, strat, hist_len};
+    const int dp_size = run->dp ? dl_dist_size() : 1, dp_rank = run->dp ? dl_dist_rank() : 0;
+    if (cfg->batch % dp_size != 0) {
+        dl_log(run, "error: --dp: train.batch (%d) must be divisible by the number of ranks (%d)", cfg->batch, dp_size);
+        free(eval_start);
+        free(eval_src);
+        rw_corpus_free(&corpus);
+        return 1;
+    }
+    if (run->dp)
+        dl_log(run, "dp: rank %d of %d trains on rows %d..%d of each global batch of %d; trainings run one after another",
+               dp_rank, dp_size, dp_rank * (cfg->batch / dp_size), (dp_rank + 1) * (cfg->batch / dp_size) - 1, cfg->batch);
+    lm_ctx x = {cfg, &corpus, run->seed, untrained, n_eval, n_log, bins, eval_start, eval_src, strat, hist_len,
+                dp_size, dp_rank};
     lm_job *jobs = calloc((size_t)nj, sizeof *jobs);
     if (!jobs) abort();
     for (int j = 0; j < nj; j++) {
@@ -263,7 +306,9 @@ int rw_lm_run(const rw_cfg *cfg, dl_run *run, int untrained) {
     const double t0 = dl_now();
     int done = 0;
     dl_progress(run, "lm", 0, nj, NULL);
-#pragma omp parallel for schedule(dynamic, 1)
+    /* Under --dp the trainings run one after another: every MPI call stays on
+     * the main thread, in the same order on every rank. */
+#pragma omp parallel for schedule(dynamic, 1) if (!run->dp)
     for (int j = 0; j < nj; j++) {
         run_job(&x, &jobs[j]);
 #pragma omp critical(rw_progress)
@@ -292,6 +337,15 @@ int rw_lm_run(const rw_cfg *cfg, dl_run *run, int untrained) {
         xt[i] = xs[i] * cfg->batch * T;
     }
     for (int i = 0; i < n_log; i++) xl[i] = (i + 1) * cfg->log_every < cfg->steps ? (i + 1) * cfg->log_every : cfg->steps;
+    if (rc == 0 && run->dp) {
+        int same = 1;
+        for (int j = 0; j < nj; j++) same &= jobs[j].params_identical;
+        dl_log(run, "dp: %d ranks, parameters of all %d trainings %s", dp_size, nj,
+               same ? "identical on every rank" : "DIFFERENT");
+        dl_final(run, "dp_ranks", dp_size);
+        dl_final(run, "dp_params_identical", same);
+        if (!same) rc = 1;
+    }
     if (rc) goto out;
     /* mean and standard deviation over seeds */
     const int K = cfg->seeds;
