@@ -132,9 +132,20 @@ int rw_corpus_load(rw_corpus *c, const rw_cfg *cfg, int min_len, char *err, size
     /* prose: the gpt system's fortunes loader and split, then re-mapped */
     gpt_corpus gc;
     if (gpt_corpus_load(&gc, cfg->fortunes, cfg->val_frac, min_len, err, errlen)) {
+        /* the gpt loader names its own key (data.path): say data.fortunes instead */
         char e2[1024];
-        snprintf(e2, sizeof e2, "%s", err);
-        snprintf(err, errlen, "data.fortunes: %s", strncmp(e2, "data.path: ", 11) ? e2 : e2 + 11);
+        size_t o = 0;
+        for (const char *q = err; *q && o + 16 < sizeof e2;) {
+            if (!strncmp(q, "data.path", 9)) {
+                memcpy(e2 + o, "data.fortunes", 13);
+                o += 13;
+                q += 9;
+            } else {
+                e2[o++] = *q++;
+            }
+        }
+        e2[o] = 0;
+        snprintf(err, errlen, "%s", e2);
         return -1;
     }
     for (int64_t i = 0; i < gc.n_train; i++) {
