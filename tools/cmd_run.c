@@ -278,7 +278,7 @@ static void run_usage(FILE *f) {
 }
 
 /* Systems whose training loop all-reduces gradients when run->dp is set. */
-static const char *const dp_systems[] = {"gpt"};
+static const char *const dp_systems[] = {"gpt", "reweight"};
 
 static int run_data_parallel(dl_run_request *req) {
     if (!dl_dist_have_mpi()) {
@@ -290,7 +290,7 @@ static int run_data_parallel(dl_run_request *req) {
     for (size_t i = 0; i < sizeof dp_systems / sizeof dp_systems[0]; i++)
         supported |= !strcmp(dp_systems[i], req->exp->name);
     if (!supported) {
-        fprintf(stderr, "dynlab run: --dp: system '%s' has no data-parallel training (supported: gpt)\n",
+        fprintf(stderr, "dynlab run: --dp: system '%s' has no data-parallel training (supported: gpt, reweight)\n",
                 req->exp->name);
         return DL_EXIT_USAGE;
     }

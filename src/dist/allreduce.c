@@ -197,6 +197,22 @@ int dl_dist_allreduce_grads_extra(dl_params *ps, float *extra, int n_extra) {
 
 int dl_dist_allreduce_grads(dl_params *ps) { return dl_dist_allreduce_grads_extra(ps, NULL, 0); }
 
+int dl_dist_allgather_floats(const float *mine, int n, float *all) {
+    if (!g_active) {
+        memcpy(all, mine, (size_t)n * sizeof *all);
+        return 0;
+    }
+#ifdef DYNLAB_HAVE_MPI
+    MPI_Request req;
+    if (MPI_Iallgather(mine, n, MPI_FLOAT, all, n, MPI_FLOAT, MPI_COMM_WORLD, &req) != MPI_SUCCESS)
+        return -1;
+    wait_sleeping(&req);
+    return 0;
+#else
+    return -1;
+#endif
+}
+
 uint64_t dl_params_hash(const dl_params *ps) {
     uint64_t h = 1469598103934665603ull;
     for (int i = 0; i < ps->n; i++) {

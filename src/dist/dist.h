@@ -43,6 +43,11 @@ void dl_dist_bcast_int(int *v);
 int dl_dist_allreduce_grads_extra(dl_params *ps, float *extra, int n_extra);
 int dl_dist_allreduce_grads(dl_params *ps);
 
+/* Concatenate every rank's `n` floats in rank order into all[n * size] on
+ * every rank (one MPI_Allgather; a group of one copies). Returns 0, or -1
+ * when MPI fails. Used for per-sample losses that weight a global batch. */
+int dl_dist_allgather_floats(const float *mine, int n, float *all);
+
 /* 64-bit FNV-1a hash of the bytes of every parameter (trainable or not) in
  * store order: equal hashes <=> bitwise equal weights. */
 uint64_t dl_params_hash(const dl_params *ps);
