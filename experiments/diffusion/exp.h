@@ -24,7 +24,8 @@ typedef struct dd_cfg {
     int seq_len, d_model, heads, layers;
     int train_steps, batch;
     double lr;
-    double t_min;
+    double t_min, learn_T, learn_delta;
+    char learn_schedule[DL_STR_MAX], alphabet[DL_STR_MAX];
     dl_dlist sample_steps;
     int n_samples;
     int gpt_steps, gpt_d_model, gpt_layers;

@@ -31,6 +31,29 @@ static const dl_field dd_fields[] = {
     DL_FIELD_INT(dd_cfg, unif_samples, "uniformization.samples", 20000, 100, 100000000, "Monte Carlo samples per rate matrix"),
     DL_FIELD_DOUBLE(dd_cfg, unif_T, "uniformization.T", 8, 0.1, 50, "horizon of the uniformization check"),
     DL_FIELD_DOUBLE(dd_cfg, unif_delta, "uniformization.delta", 1e-3, 1e-8, 1, "early stopping of the uniformization check"),
+    DL_FIELD_BOOL(dd_cfg, learn, "learn.enable", 1, "run the learned-score part (denoisers trained on text)"),
+    DL_FIELD_STRING(dd_cfg, data_path, "learn.data", "/usr/share/games/fortunes",
+                    "text corpus of the gpt system: a directory of fortune files or one text file"),
+    DL_FIELD_ENUM(dd_cfg, alphabet, "learn.alphabet", "letters", "letters|bytes",
+                  "letters: fold the text to a-z and space (27 symbols); bytes: every byte of the corpus"),
+    DL_FIELD_INT(dd_cfg, seq_len, "learn.seq_len", 16, 2, 1024, "characters per sequence d"),
+    DL_FIELD_INT(dd_cfg, d_model, "learn.d_model", 32, 4, 1024, "denoiser width"),
+    DL_FIELD_INT(dd_cfg, heads, "learn.heads", 2, 1, 64, "attention heads (denoisers and evaluator)"),
+    DL_FIELD_INT(dd_cfg, layers, "learn.layers", 2, 1, 24, "denoiser transformer blocks"),
+    DL_FIELD_INT(dd_cfg, train_steps, "learn.steps", 1000, 1, 10000000, "AdamW steps per denoiser"),
+    DL_FIELD_INT(dd_cfg, batch, "learn.batch", 32, 1, 4096, "sequences per training batch"),
+    DL_FIELD_DOUBLE(dd_cfg, lr, "learn.lr", 3e-3, 0, 10, "peak learning rate (cosine decay to a tenth)"),
+    DL_FIELD_DOUBLE(dd_cfg, t_min, "learn.t_min", 1e-3, 1e-8, 1, "smallest forward time drawn in training"),
+    DL_FIELD_DOUBLE(dd_cfg, learn_T, "learn.T", 8, 0.1, 50, "horizon T of training and sampling"),
+    DL_FIELD_DOUBLE(dd_cfg, learn_delta, "learn.delta", 1e-3, 1e-8, 1, "early stopping of the learned samplers"),
+    DL_FIELD_ENUM(dd_cfg, learn_schedule, "learn.schedule", "loglinear", "constant|geometric|loglinear",
+                  "step schedule of the learned samplers"),
+    DL_FIELD_LIST(dd_cfg, sample_steps, "learn.sample_steps", "4,16,64", 1, 100000,
+                  "step counts of the learned samplers (C6 compares the first and the last)"),
+    DL_FIELD_INT(dd_cfg, n_samples, "learn.samples", 128, 2, 100000, "samples per sampler and step count"),
+    DL_FIELD_INT(dd_cfg, gpt_steps, "learn.gpt_steps", 500, 1, 10000000, "AdamW steps of the GPT evaluator"),
+    DL_FIELD_INT(dd_cfg, gpt_d_model, "learn.gpt_d_model", 32, 4, 1024, "GPT evaluator width"),
+    DL_FIELD_INT(dd_cfg, gpt_layers, "learn.gpt_layers", 2, 1, 24, "GPT evaluator blocks"),
 };
 
 static const dl_config_schema dd_schema = {dd_fields, sizeof dd_fields / sizeof dd_fields[0], sizeof(dd_cfg)};
@@ -51,6 +74,13 @@ static int dd_run(const void *vcfg, dl_run *run) {
     const double t0 = dl_now();
     if (dd_exact_part(cfg, run)) return 1;
     dl_final(run, "exact_seconds", dl_now() - t0);
+    if (cfg->learn) {
+        const double t1 = dl_now();
+        if (dd_learned_part(cfg, run)) return 1;
+        dl_final(run, "learned_seconds", dl_now() - t1);
+    } else {
+        dl_run_untrained(run); /* nothing is learned without the learned part */
+    }
     return 0;
 }
 
