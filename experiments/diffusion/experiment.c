@@ -1,5 +1,6 @@
 /* Registration of the `diffusion` system: discrete diffusion with uniform and
  * absorbing rate matrices (arXiv 2509.16756 and 2506.02318). */
+#include <math.h>
 #include <stddef.h>
 #include <string.h>
 #include "dynlab/experiment.h"
@@ -61,7 +62,9 @@ static const dl_config_schema dd_schema = {dd_fields, sizeof dd_fields / sizeof 
 static const dl_preset dd_presets[] = {
     {"quick", "{}"},
     {"paper", "{\"exact\": {\"steps\": [8, 16, 32, 64, 128, 256]}, \"scan\": {\"d\": [1, 2, 3, 4, 5, 6]},"
-              " \"uniformization\": {\"samples\": 200000}}"},
+              " \"uniformization\": {\"samples\": 200000},"
+              " \"learn\": {\"seq_len\": 32, \"d_model\": 64, \"layers\": 2, \"steps\": 6000, \"gpt_steps\": 3000,"
+              " \"gpt_d_model\": 64, \"samples\": 256, \"sample_steps\": [4, 8, 16, 32, 64, 128]}}"},
     {NULL, NULL},
 };
 
@@ -71,6 +74,23 @@ static int dd_run(const void *vcfg, dl_run *run) {
         dl_log(run, "error: exact.schedule: unknown schedule '%s'", cfg->schedule);
         return 1;
     }
+    /* every exact computation holds whole laws on [K]^d: keep them enumerable */
+    double maxS = 0, maxd = 0;
+    for (int i = 0; i < cfg->scan_S.n; i++) maxS = cfg->scan_S.v[i] > maxS ? cfg->scan_S.v[i] : maxS;
+    for (int i = 0; i < cfg->scan_d.n; i++) maxd = cfg->scan_d.v[i] > maxd ? cfg->scan_d.v[i] : maxd;
+    const struct { const char *what; double states; } sz[] = {
+        {"exact.S and exact.d", (double)dd_ipow(cfg->S + 1, cfg->d)},
+        {"scan.S and scan.S_d", pow(maxS, cfg->scan_S_d)},
+        {"scan.d_S and scan.d", pow(cfg->scan_d_S + 1, maxd)},
+        {"nostop.S and nostop.d", (double)dd_ipow(cfg->nostop_S + 1, cfg->nostop_d)},
+        {"uniformization.S and uniformization.d", (double)dd_ipow(cfg->unif_S + 1, cfg->unif_d)},
+    };
+    for (size_t i = 0; i < sizeof sz / sizeof sz[0]; i++)
+        if (sz[i].states > 16384) {
+            dl_log(run, "error: %s: %.0f states per law exceed 16384 (the exact part enumerates [S+1]^d)", sz[i].what,
+                   sz[i].states);
+            return 1;
+        }
     const double t0 = dl_now();
     if (dd_exact_part(cfg, run)) return 1;
     dl_final(run, "exact_seconds", dl_now() - t0);
