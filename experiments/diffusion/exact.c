@@ -110,7 +110,7 @@ int dd_exact_part(const dd_cfg *cfg, dl_run *run) {
                 "schedule %s, multi-jump rule %s", S, d, (long long)nu, (long long)na, cfg->T,
            cfg->delta, cfg->schedule, cfg->multi_jump);
 
-    /* ---- claim 1: forward-process bounds (U1, A1, early stopping) ---- */
+    /* ---- claim 1: forward-process bounds (initialization, early stopping) ---- */
     {
         double worst = 0;
         int nT = cfg->forward_T.n;
@@ -160,7 +160,7 @@ int dd_exact_part(const dd_cfg *cfg, dl_run *run) {
                       "papers' bounds (C1). Uniform decays like e^-2T, absorbing like e^-T.", &po, s, 4);
     }
 
-    /* ---- claim 2: convergence in N, every sampler, both rates (U2, U3, A3) ---- */
+    /* ---- claim 2: convergence in N, every sampler, both rates ---- */
     double worst_slope = -INFINITY;
     char worst_what[128] = "";
     {
