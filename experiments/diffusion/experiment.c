@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stddef.h>
 #include <string.h>
+#include <unistd.h>
 #include "dynlab/experiment.h"
 #include "diffusion/exp.h"
 
@@ -91,6 +92,10 @@ static int dd_run(const void *vcfg, dl_run *run) {
                    sz[i].states);
             return 1;
         }
+    if (cfg->learn && access(cfg->data_path, R_OK) != 0) { /* fail before the exact part runs */
+        dl_log(run, "error: learn.data: cannot read %s", cfg->data_path);
+        return 1;
+    }
     const double t0 = dl_now();
     if (dd_exact_part(cfg, run)) return 1;
     dl_final(run, "exact_seconds", dl_now() - t0);
