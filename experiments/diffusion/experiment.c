@@ -92,6 +92,11 @@ static int dd_run(const void *vcfg, dl_run *run) {
                    sz[i].states);
             return 1;
         }
+    if (cfg->learn && (cfg->d_model % cfg->heads || cfg->gpt_d_model % cfg->heads)) {
+        dl_log(run, "error: learn.d_model (%d) and learn.gpt_d_model (%d) must be divisible by learn.heads (%d)",
+               cfg->d_model, cfg->gpt_d_model, cfg->heads);
+        return 1;
+    }
     if (cfg->learn && access(cfg->data_path, R_OK) != 0) { /* fail before the exact part runs */
         dl_log(run, "error: learn.data: cannot read %s", cfg->data_path);
         return 1;
