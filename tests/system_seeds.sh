@@ -5,6 +5,10 @@
 # have been written (its .dat file; the PNG needs gnuplot).
 #
 #   tests/system_seeds.sh EXP C1,C2,... [PLOT_STEM...]
+#
+# ALLOW_FAIL=C3b,... names claims that are documented findings (they fail
+# honestly on the quick preset; docs/papers/EXP.md shows the measurement):
+# they must be present but may fail.
 set -u
 exp=${1:?usage: system_seeds.sh EXP CLAIMS [PLOT...]}
 claims=${2:?usage: system_seeds.sh EXP CLAIMS [PLOT...]}
@@ -21,7 +25,7 @@ for s in $seeds; do
   if ! "$D" run "$exp" --quick --seed "$s" --out "$out" >"$tmp/s$s.log" 2>&1; then
     echo "FAIL: $exp seed $s: run exited non-zero"; tail -5 "$tmp/s$s.log"; fails=$((fails + 1)); continue
   fi
-  /usr/bin/python3 "$SRC/tests/check_claims.py" "$out" --require "$claims" || fails=$((fails + 1))
+  /usr/bin/python3 "$SRC/tests/check_claims.py" "$out" --require "$claims" ${ALLOW_FAIL:+--allow-fail "$ALLOW_FAIL"} || fails=$((fails + 1))
   for p in "$@"; do
     [ -s "$out/plots/$p.dat" ] || { echo "FAIL: $exp seed $s: plots/$p.dat missing"; fails=$((fails + 1)); }
   done

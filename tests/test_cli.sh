@@ -36,6 +36,9 @@ expect 2 "run unknown system" "unknown system 'nosuchsystem'" -- "$D" run nosuch
 expect 2 "run unknown option" "unknown option '--frob'" -- "$D" run nosuchsystem --frob
 expect 2 "bad seed" "--seed expects a non-negative integer" -- "$D" run x --seed -3
 expect 2 "reproduce unknown system" "unknown system 'nosuch'" -- "$D" reproduce nosuch
+expect 2 "run bad control" "--control expects 'none' or 'untrained', got 'frozen'" -- "$D" run x --control frozen
+expect 2 "reproduce bad control" "--control expects 'none' or 'untrained', got 'frozen'" -- "$D" reproduce --control frozen
+"$D" reproduce --help | grep -q -- "--control untrained" || fail "reproduce --help documents --control untrained"
 for sub in run reproduce config list; do
   expect 0 "$sub --help" "" -- "$D" "$sub" --help
 done

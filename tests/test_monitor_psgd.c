@@ -82,7 +82,7 @@ static void test_psgd_converges(void **state) {
     int tg[3];
     mon_greedy_thresholds(&m, c, tg);
     double Jg = mon_eval_thresholds(&m, c, tg, NULL);
-    mon_psgd_params p = {c, 0.1, 200, 1, tu_sanitized() ? 60000 : 150000, 20, 0.25};
+    mon_psgd_params p = {c, 0.1, 200, 1, tu_sanitized() ? 60000 : 150000, 20, 0.25, NULL};
     mon_psgd_result res;
     assert_int_equal(mon_psgd_run(&ch, &m, &p, &r, &res), 0);
     assert_true(res.p_err < 0.1);

@@ -72,6 +72,28 @@ static int fabricate(const char *dir, const char *exp, int fail_one) {
     return fclose(f);
 }
 
+/* A run with claims of declared kinds: C1 learned, C2 structural, C3 learned.
+ * `control` marks it as an untrained control; `c3_pass` decides C3. */
+static int fabricate_kinds(const char *dir, const char *exp, int control, int c1_pass, int c3_pass) {
+    static dl_run run;
+    char err[256];
+    memset(&run, 0, sizeof run);
+    run.quiet = 1;
+    if (dl_run_open(&run, exp, dir, 3, 1, 0, err, sizeof err) != 0) {
+        fprintf(stderr, "%s\n", err);
+        return -1;
+    }
+    run.control = control ? DL_CONTROL_UNTRAINED : DL_CONTROL_NONE;
+    run.title = "Kinds";
+    snprintf(run.preset, sizeof run.preset, "quick");
+    dl_claim_check(&run, DL_CLAIM_LEARNED, "C1", "loss falls", "Sec. 3", "< 0.5", c1_pass ? 0.1 : 2.3,
+                   c1_pass ? "0.1 (trained)" : "2.3 (flat)", c1_pass);
+    dl_claim_check(&run, DL_CLAIM_STRUCTURAL, "C2", "greedy equals OPT on identical rows", "Thm. 2", "= 0", 0, NULL, 1);
+    dl_claim_check(&run, DL_CLAIM_LEARNED, "C3", "gradients agree", "Sec. 4", "> 0", c3_pass ? 0.7 : -0.2,
+                   c3_pass ? "0.70 (agree)" : "-0.20", c3_pass);
+    return dl_run_close(&run);
+}
+
 static char *slurp(const char *dir, const char *name) {
     char p[1400];
     snprintf(p, sizeof p, "%s/%s", dir, name);
@@ -169,6 +191,70 @@ static void test_report_pages(void **state) {
     tu_system("rm -rf '%s'", tmp);
 }
 
+/* A trained run beside its untrained control: kinds shown, the control's
+ * values beside the trained ones, a learned claim passing untrained flagged;
+ * the control is not counted as a system of its own. */
+static void test_report_control(void **state) {
+    (void)state;
+    const char *tmp = tu_tmpdir("report-control");
+    assert_non_null(tmp);
+    char t[600], u[600], lone[600], out[600];
+    snprintf(t, sizeof t, "%s/runs/kinds", tmp);
+    snprintf(u, sizeof u, "%s/runs/kinds-untrained", tmp);
+    snprintf(lone, sizeof lone, "%s/runs/other-untrained", tmp);
+    snprintf(out, sizeof out, "%s/out", tmp);
+    assert_int_equal(fabricate_kinds(t, "kinds", 0, 1, 1), 0);
+    assert_int_equal(fabricate_kinds(u, "kinds", 1, 0, 1), 0); /* C3 passes untrained: flagged */
+    assert_int_equal(fabricate_kinds(lone, "other", 1, 0, 0), 0);
+    const char *dirs[] = {u, t, lone}; /* control given first: pairing does not depend on order */
+    char err[512];
+    assert_int_equal(dl_report_write(dirs, 3, out, err, sizeof err), 0);
+
+    char *index = slurp(out, "index.html");
+    assert_non_null(strstr(index, "<th>Untrained control</th>"));
+    assert_non_null(strstr(index, "2 untrained controls"));
+    assert_non_null(strstr(index, "3 of 4 learned claims fail untrained"));
+    assert_non_null(strstr(index, "3 of 3 claims pass")); /* trained runs only */
+    assert_non_null(strstr(index, "href=\"kinds.html\""));
+    assert_non_null(strstr(index, "href=\"kinds-untrained.html\""));
+    assert_non_null(strstr(index, "1 / 2 learned fail untrained</span><br><span class=\"muted\">pass untrained: C3"));
+    assert_non_null(strstr(index, "href=\"other-untrained.html\"")); /* unpaired control: own row */
+    assert_non_null(strstr(index, "untrained control, quick"));
+    free(index);
+
+    char *page = slurp(out, "kinds.html");
+    assert_non_null(strstr(page, "<th>Kind</th>"));
+    assert_non_null(strstr(page, "<th>Untrained control: measured</th>"));
+    assert_non_null(strstr(page, "<td class=\"kind\">learned</td>"));
+    assert_non_null(strstr(page, "<td class=\"kind\">structural</td>"));
+    assert_non_null(strstr(page, "2.3 (flat)")); /* control's C1 beside the trained 0.1 */
+    assert_non_null(strstr(page, "0.1 (trained)"));
+    assert_non_null(strstr(page, "<td class=\"flag\">PASS<br>(learned claim passes untrained)</td>"));
+    /* exactly one flag: C2 is structural and may pass untrained */
+    const char *fl = strstr(page, "class=\"flag\"");
+    assert_non_null(fl);
+    assert_null(strstr(fl + 1, "class=\"flag\""));
+    free(page);
+
+    page = slurp(out, "kinds-untrained.html");
+    assert_non_null(strstr(page, "<strong>Untrained control</strong>"));
+    assert_non_null(strstr(page, "--control untrained</code>"));
+    assert_non_null(strstr(page, "href=\"kinds.html\">the trained run</a>"));
+    assert_non_null(strstr(page, "<td class=\"flag\">PASS<br>(learned claim passes untrained)</td>"));
+    free(page);
+    assert_true(check_local_refs(out, "index.html") >= 3);
+    assert_true(check_local_refs(out, "kinds.html") >= 2);
+    assert_true(check_local_refs(out, "kinds-untrained.html") >= 2);
+
+    /* summary.json carries the control and each claim's kind */
+    char *js = slurp(u, "summary.json");
+    assert_non_null(strstr(js, "\"untrained\""));
+    assert_non_null(strstr(js, "\"learned\""));
+    assert_non_null(strstr(js, "structural"));
+    free(js);
+    tu_system("rm -rf '%s'", tmp);
+}
+
 static void test_report_bad_input(void **state) {
     (void)state;
     const char *tmp = tu_tmpdir("report-bad");
@@ -220,6 +306,7 @@ int main(int argc, char **argv) {
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_report_pages),
+        cmocka_unit_test(test_report_control),
         cmocka_unit_test(test_report_bad_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -28,6 +28,8 @@ typedef struct dag_cfg {
     int iters, log_every;
     /* what else the run does */
     int compare_f, ablation, sweep;
+    double ablation_init_std;   /* the symmetry-broken ablation's logit init (claim 6's other setting) */
+    int compare_kernels;        /* also train with the other model.kernels setting */
     dl_dlist sweep_T, sweep_S, sweep_K;
     int sweep_seeds, sweep_max_seeds, sweep_max_iters, sweep_K_T, sweep_K_S, sweep_batch;
     double sweep_target_se;
@@ -44,6 +46,7 @@ typedef struct dag_sweep {
     int graphs[DAG_SWEEP_MAX];     /* graphs drawn for the point */
     int all_recovered;        /* every seed of every point recovered within the budget */
     double pow_exponent, pow_r2, exp_rate, exp_r2;
+    double exp_lo, exp_hi;    /* log-log slope over the lower / upper half of the points */
 } dag_sweep;
 
 typedef struct dag_outcome {
@@ -54,6 +57,10 @@ typedef struct dag_outcome {
     int have_other[DAG_F_COUNT];
     dag_train_result ablation;
     int have_ablation;
+    dag_train_result ablation_broken;   /* shared kernel, random init (symmetry broken) */
+    int have_ablation_broken;
+    dag_train_result other_kernels;     /* model.kernels flipped (given <-> learned) */
+    int have_other_kernels;
     dag_sweep sweep[3];
     int have_sweep;
     double seconds;

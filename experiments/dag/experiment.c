@@ -41,6 +41,10 @@ static const dl_field dag_fields[] = {
     F(BOOL, compare_f, "run.compare_f", 1, "also train with every other f (claim 7)"),
     F(BOOL, ablation, "run.ablation", 1, "also train without kernel guidance (claim 6)"),
     F(BOOL, sweep, "run.sweep", 1, "sweep T, S, K for iterations to recovery (claim 5)"),
+    F(DOUBLE, ablation_init_std, "run.ablation_init_std", 1.0, 0, 10,
+      "the ablation is also trained from random logits N(0, s^2), which breaks the heads' symmetry (0 = skip)"),
+    F(BOOL, compare_kernels, "run.compare_kernels", 1,
+      "also train with the other model.kernels setting (given <-> learned) and report its recovery"),
     F(LIST, sweep_T, "sweep.T", "6,8,11,16,22", 3, DAG_MAX_T, "sequence lengths of the T sweep"),
     F(LIST, sweep_S, "sweep.S", "3,4,6,9,13", 2, 256, "vocabulary sizes of the S sweep"),
     F(LIST, sweep_K, "sweep.K", "1,2,4,8", 1, DAG_MAX_K, "parent counts of the K sweep"),
@@ -168,6 +172,9 @@ static int run_sweep(dl_run *run, const dag_cfg *c, int v, dag_sweep *s, char *e
         train_opts_from(&cc, DAG_F_KL, &to);
         to.f = dag_f_parse(c->f);
         to.iters = c->sweep_max_iters;
+        /* with zero steps (the untrained control) the logits never move: the
+         * budget's outcome is the state at init, so one step shows it */
+        if (c->lr == 0 && (!to.learned_kernels || c->kernel_lr == 0)) to.iters = 1;
         to.stop_at_recovery = 1;
         to.log_every = 0;
         to.eval_size = 16;
@@ -210,6 +217,13 @@ static int run_sweep(dl_run *run, const dag_cfg *c, int v, dag_sweep *s, char *e
     for (int i = 0; i < s->n; i++) { x[i] = s->value[i]; lx[i] = log(x[i]); ly[i] = log(fmax(1, s->iters[i])); }
     dag_fit_line(lx, ly, s->n, &s->pow_exponent, &s->pow_r2);
     dag_fit_line(x, ly, s->n, &s->exp_rate, &s->exp_r2);
+    /* local power-law exponents over the lower and the upper half of the
+     * sweep (claim 5): a polynomial keeps one exponent, an exponential's
+     * grows with the variable */
+    int h = (s->n + 1) / 2;
+    double r2;
+    dag_fit_line(lx, ly, h, &s->exp_lo, &r2);
+    dag_fit_line(lx + (s->n - h), ly + (s->n - h), h, &s->exp_hi, &r2);
     return 0;
 }
 
@@ -240,6 +254,16 @@ static void finals(dl_run *run, const char *prefix, const dag_train_result *r) {
 #undef FIN
 }
 
+/* The four numbers that say whether a comparison run recovered the graph
+ * (summary.json holds at most DL_MAX_FINAL values). */
+static void finals_short(dl_run *run, const char *prefix, const dag_train_result *r) {
+    char k[64];
+    snprintf(k, sizeof k, "%s.iterations_to_recovery", prefix); dl_final(run, k, r->hit);
+    snprintf(k, sizeof k, "%s.exact_recovery", prefix); dl_final(run, k, r->final.exact);
+    snprintf(k, sizeof k, "%s.min_parent_mass", prefix); dl_final(run, k, r->final.min_parent_mass);
+    snprintf(k, sizeof k, "%s.heads_collapsed", prefix); dl_final(run, k, r->final.heads_collapsed);
+}
+
 static void metrics_rows(dl_run *run, const dag_outcome *o) {
     const dag_trace *base = &o->main.trace;
     for (int t = 0; t < base->n; t++) {
@@ -267,7 +291,12 @@ static void metrics_rows(dl_run *run, const dag_outcome *o) {
 }
 
 static int dag_run(const void *vcfg, dl_run *run) {
-    const dag_cfg *c = vcfg;
+    /* The untrained control (`--control untrained`): the attention logits and
+     * the learned kernels get step 0 everywhere (main run, other f, ablations,
+     * sweep); everything else is identical. */
+    dag_cfg cl = *(const dag_cfg *)vcfg;
+    if (dl_run_untrained(run)) cl.lr = cl.kernel_lr = 0;
+    const dag_cfg *c = &cl;
     char err[256] = "";
     if (check_cfg(c, err, sizeof err)) { dl_log(run, "error: %s", err); return 1; }
     double t0 = dl_now();
@@ -281,7 +310,8 @@ static int dag_run(const void *vcfg, dl_run *run) {
     if (dag_graph_make(&o->g, &go, &grng)) { dl_log(run, "error: out of memory"); free(o); return 1; }
     o->f = dag_f_parse(c->f);
     o->H = c->heads ? c->heads : c->K;
-    const int total = 1 + (c->compare_f ? DAG_F_COUNT - 1 : 0) + c->ablation + (c->sweep ? 3 : 0);
+    const int total = 1 + (c->compare_f ? DAG_F_COUNT - 1 : 0) + c->ablation * (1 + (c->ablation_init_std > 0)) +
+                      c->compare_kernels + (c->sweep ? 3 : 0);
     int done = 0;
     char line[160];
     for (int i = c->roots; i < c->T; i++) {
@@ -313,6 +343,24 @@ static int dag_run(const void *vcfg, dl_run *run) {
         o->have_ablation = 1;
         log_result(run, "ablation shared kernel", &o->ablation);
         dl_progress(run, "dag", ++done, total, "ablation");
+        if (c->ablation_init_std > 0) {
+            to.init_std = c->ablation_init_std;
+            if (dag_train(&o->g, &go, &to, run->seed, 11, &o->ablation_broken, err, sizeof err)) goto fail;
+            o->have_ablation_broken = 1;
+            log_result(run, "ablation, random init", &o->ablation_broken);
+            dl_progress(run, "dag", ++done, total, "ablation, random init");
+        }
+    }
+    if (c->compare_kernels) {
+        train_opts_from(c, o->f, &to);
+        to.learned_kernels = !to.learned_kernels;
+        if (c->in_context) to.learned_kernels = 0; /* learned kernels need fixed kernels */
+        if (!c->in_context) {
+            if (dag_train(&o->g, &go, &to, run->seed, 10, &o->other_kernels, err, sizeof err)) goto fail;
+            o->have_other_kernels = 1;
+            log_result(run, to.learned_kernels ? "learned kernels" : "given kernels", &o->other_kernels);
+        }
+        dl_progress(run, "dag", ++done, total, "other kernels");
     }
     if (c->sweep) {
         for (int v = 0; v < 3; v++) {
@@ -329,6 +377,9 @@ static int dag_run(const void *vcfg, dl_run *run) {
     for (int f = 0; f < DAG_F_COUNT; f++)
         if (o->have_other[f]) finals(run, dag_f_names[f], &o->other[f]);
     if (o->have_ablation) finals(run, "ablation", &o->ablation);
+    if (o->have_ablation_broken) finals_short(run, "ablation_random_init", &o->ablation_broken);
+    if (o->have_other_kernels)
+        finals_short(run, strcmp(c->kernels, "learned") == 0 ? "given_kernels" : "learned_kernels", &o->other_kernels);
     if (o->have_sweep)
         for (int v = 0; v < 3; v++) {
             const dag_sweep *s = &o->sweep[v];
@@ -336,6 +387,8 @@ static int dag_run(const void *vcfg, dl_run *run) {
             snprintf(k, sizeof k, "sweep.%s.power_exponent", s->var); dl_final(run, k, s->pow_exponent);
             snprintf(k, sizeof k, "sweep.%s.r2_power", s->var); dl_final(run, k, s->pow_r2);
             snprintf(k, sizeof k, "sweep.%s.r2_exponential", s->var); dl_final(run, k, s->exp_r2);
+            snprintf(k, sizeof k, "sweep.%s.exponent_lower_half", s->var); dl_final(run, k, s->exp_lo);
+            snprintf(k, sizeof k, "sweep.%s.exponent_upper_half", s->var); dl_final(run, k, s->exp_hi);
             for (int i = 0; i < s->n; i++) {
                 snprintf(k, sizeof k, "sweep.%s=%g.iterations", s->var, s->value[i]);
                 dl_final(run, k, s->iters[i]);
@@ -353,6 +406,8 @@ done:
     dag_train_result_free(&o->main);
     for (int f = 0; f < DAG_F_COUNT; f++) dag_train_result_free(&o->other[f]);
     dag_train_result_free(&o->ablation);
+    dag_train_result_free(&o->ablation_broken);
+    dag_train_result_free(&o->other_kernels);
     dag_graph_free(&o->g);
     free(o);
     return rc;

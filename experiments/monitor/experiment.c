@@ -59,6 +59,9 @@ static const dl_field mon_fields[] = {
     F_INT(psgd_sweep_slots, "psgd.sweep_slots", 100000, 0, 100000000,
           "PSGD slots at every c of the main sweep (0 = skip)"),
     F_INT(psgd_timing_reps, "psgd.timing_reps", 3, 1, 1000, "OPT solves timed (median) for the ratio"),
+    F_LIST(psgd_fam_c, "psgd.family_c", "0.1,0.3,0.5,0.7", 1e-6, 1e6,
+           "query costs of the PSGD run on every chain family (sticky, random, iid_rows, identical)"),
+    F_INT(psgd_fam_slots, "psgd.family_slots", 200000, 1000, 100000000, "PSGD slots per (family, c)"),
     DL_FIELD_BOOL(mon_cfg, fc_enabled, "forecaster.enabled", 1, "train and run the transformer forecaster"),
     F_INT(fc_ctx, "forecaster.ctx", 16, 2, 1024, "context window (slots) of the forecaster"),
     F_INT(fc_d_model, "forecaster.d_model", 32, 4, 1024, "transformer width"),
@@ -76,6 +79,15 @@ static const dl_field mon_fields[] = {
            "query costs of the forecaster runs (interior: below L_inf, where greedy itself beats never-query)"),
     F_INT(fc_threads, "forecaster.threads", 1, 0, 1024,
           "OpenMP threads for the forecaster (0 = the run's setting; its shapes are too small to gain)"),
+    DL_FIELD_BOOL(mon_cfg, real_enabled, "real.enabled", 1,
+                  "run the real node: Seattle's daily weather categories 2012-2015 (python3-vega-datasets)"),
+    DL_FIELD_STRING(mon_cfg, real_path, "real.path",
+                    "/usr/lib/python3/dist-packages/vega_datasets/_data/seattle-weather.csv",
+                    "seattle-weather.csv (column 'weather': one category per day)"),
+    F_INT(real_train_days, "real.train_days", 1096,
+          2, 100000, "days used to estimate the chain and train the forecaster (1096 = 2012-2014); the rest is held out"),
+    F_DBL(real_smoothing, "real.smoothing", 1.0, 0.0, 1e6, "add-this transition counts (Laplace) of the estimate"),
+    F_LIST(real_c, "real.c", "0.1,0.2,0.3,0.4,0.45,0.5", 1e-6, 1e6, "query costs on the real node"),
 };
 
 static const dl_config_schema mon_schema = {mon_fields, (int)(sizeof mon_fields / sizeof mon_fields[0]),
@@ -85,7 +97,7 @@ static const dl_preset mon_presets[] = {
     {"quick", "{}"},
     {"paper", "{\"sim\": {\"slots\": 1000000}, \"iid\": {\"chains\": 200},"
               " \"adversarial\": {\"eps\": [0.1, 0.03, 0.01, 0.003, 0.001, 0.0003, 0.0001]},"
-              " \"psgd\": {\"slots\": 1000000, \"sweep_slots\": 400000},"
+              " \"psgd\": {\"slots\": 1000000, \"sweep_slots\": 400000, \"family_slots\": 1000000},"
               " \"forecaster\": {\"steps\": 1500, \"slots\": 2000, \"c\": [0.1, 0.15, 0.2, 0.25, 0.3, 0.35]}}"},
     {NULL, NULL},
 };
@@ -108,7 +120,9 @@ static int64_t g_step; /* metrics row counter across the phases of one run */
 
 /* RNG streams (seed = run->seed): one per purpose so that phases never
  * perturb each other's draws. */
-enum { S_MAIN = 1, S_ADV = 2, S_IID = 3, S_PSGD = 4, S_SIM = 100, S_PSGD_SWEEP = 200 };
+enum { S_MAIN = 1, S_ADV = 2, S_IID = 3, S_PSGD = 4, S_SIM = 100, S_PSGD_SWEEP = 200, S_FAM = 500 };
+
+const char *const mon_fam_names[MON_FAMS] = {"sticky", "random", "iid_rows", "identical"};
 
 static int phase_main(const mon_cfg *cfg, dl_run *run, mon_chain *ch, mon_model *m, mon_results *res) {
     char err[256];
@@ -165,7 +179,7 @@ static int phase_main(const mon_cfg *cfg, dl_run *run, mon_chain *ch, mon_model 
         res->psgd_sweep[a] = NAN;
         if (cfg->psgd_sweep_slots > 0) {
             mon_psgd_params pp = {c, cfg->psgd_eta0, cfg->psgd_k_cap, cfg->psgd_average,
-                                  cfg->psgd_sweep_slots, 10, cfg->psgd_window};
+                                  cfg->psgd_sweep_slots, 10, cfg->psgd_window, NULL};
             mon_psgd_result pr;
             dl_rng_init(&rs, run->seed, S_PSGD_SWEEP + (uint64_t)a);
             if (mon_psgd_run(ch, m, &pp, &rs, &pr) == 0) res->psgd_sweep[a] = pr.window_cost;
@@ -383,7 +397,7 @@ static int phase_psgd(const mon_cfg *cfg, dl_run *run, const mon_chain *ch, cons
     qsort(times, (size_t)reps, sizeof(double), cmp_double_up);
     res->opt_solve_seconds = times[reps / 2];
     mon_psgd_params pp = {c, cfg->psgd_eta0, cfg->psgd_k_cap, cfg->psgd_average, cfg->psgd_slots,
-                          cfg->psgd_points, cfg->psgd_window};
+                          cfg->psgd_points, cfg->psgd_window, NULL};
     dl_rng r;
     dl_rng_init(&r, run->seed, S_PSGD);
     if (mon_psgd_run(ch, m, &pp, &r, &res->psgd)) {
@@ -413,6 +427,84 @@ static int phase_psgd(const mon_cfg *cfg, dl_run *run, const mon_chain *ch, cons
     return 0;
 }
 
+/* PSGD on one chain of every family at every c of psgd.family_c (claim 4 per
+ * family, not on the sticky main chain alone). */
+static int phase_psgd_families(const mon_cfg *cfg, dl_run *run, mon_results *res) {
+    static const mon_family fams[MON_FAMS] = {MON_FAM_STICKY, MON_FAM_RANDOM, MON_FAM_IID_ROWS, MON_FAM_IDENTICAL};
+    int kmin = cfg->dp_k_min > cfg->psgd_k_cap ? cfg->dp_k_min : cfg->psgd_k_cap;
+    res->n_fam_c = cfg->psgd_fam_c.n;
+    for (int f = 0; f < MON_FAMS; f++) {
+        char err[256];
+        dl_rng r;
+        dl_rng_init(&r, run->seed, S_FAM + 16 * (uint64_t)f);
+        mon_chain_spec spec = {fams[f], cfg->n, cfg->alpha, cfg->stay_lo, cfg->stay_hi, 0.0, loss_of(cfg)};
+        mon_chain ch;
+        mon_model m;
+        if (mon_chain_make(&ch, &spec, &r, err, (int)sizeof err)) {
+            dl_log(run, "error: %s chain: %s", mon_fam_names[f], err);
+            return -1;
+        }
+        if (mon_model_build(&m, &ch, cfg->dp_trunc_tv, kmin, cfg->dp_k_max)) {
+            mon_chain_free(&ch);
+            dl_log(run, "error: out of memory building the %s model", mon_fam_names[f]);
+            return -1;
+        }
+        res->fam_L_inf[f] = m.L_inf;
+        int *tg = malloc((size_t)ch.n * sizeof(int));
+        int rc = tg ? 0 : -1;
+        for (int a = 0; a < cfg->psgd_fam_c.n && rc == 0; a++) {
+            double c = cfg->psgd_fam_c.v[a];
+            res->fam_c[a] = c;
+            mon_greedy_thresholds(&m, c, tg);
+            res->fam_greedy_uncapped[f][a] = mon_eval_thresholds(&m, c, tg, NULL);
+            /* like with like: the learner queries at the latest after k_cap
+             * slots (so learning never stalls); the known-P reference gets
+             * the same safety cap */
+            for (int i = 0; i < ch.n; i++)
+                if (tg[i] > cfg->psgd_k_cap) tg[i] = cfg->psgd_k_cap;
+            res->fam_greedy[f][a] = mon_eval_thresholds(&m, c, tg, NULL);
+            mon_psgd_prior_thresholds(&ch, c, cfg->psgd_k_cap, tg);
+            res->fam_prior[f][a] = mon_eval_thresholds(&m, c, tg, NULL);
+            mon_psgd_params pp = {c, cfg->psgd_eta0, cfg->psgd_k_cap, cfg->psgd_average, cfg->psgd_fam_slots, 10,
+                                  cfg->psgd_window, NULL};
+            mon_psgd_result pr;
+            dl_rng rp;
+            dl_rng_init(&rp, run->seed, S_FAM + 16 * (uint64_t)f + 1 + (uint64_t)a);
+            if (mon_psgd_run(&ch, &m, &pp, &rp, &pr)) {
+                dl_log(run, "error: PSGD run failed (out of memory)");
+                rc = -1;
+                break;
+            }
+            res->fam_psgd[f][a] = pr.window_cost;
+            res->fam_psgd_se[f][a] = pr.window_se;
+            mon_psgd_free(&pr);
+            dl_metrics_begin(run, g_step++);
+            dl_metrics_add_str(run, "phase", "psgd_family");
+            dl_metrics_add_str(run, "family", mon_fam_names[f]);
+            dl_metrics_add(run, "c", c);
+            dl_metrics_add(run, "L_inf", m.L_inf);
+            dl_metrics_add(run, "greedy_known", res->fam_greedy_uncapped[f][a]);
+            dl_metrics_add(run, "greedy_known_capped", res->fam_greedy[f][a]);
+            dl_metrics_add(run, "greedy_uniform_estimate", res->fam_prior[f][a]);
+            dl_metrics_add(run, "psgd_window_cost", res->fam_psgd[f][a]);
+            dl_metrics_add(run, "psgd_over_greedy", res->fam_psgd[f][a] / res->fam_greedy[f][a]);
+            dl_metrics_add(run, "informative", mon_fam_informative(res->fam_greedy[f][a], res->fam_prior[f][a]));
+            dl_metrics_end(run);
+            dl_log(run, "PSGD %s c=%g: %.5f vs greedy-known %.5f with the same k_cap (ratio %.4f; uncapped %.5f); "
+                   "uniform estimate %.5f%s", mon_fam_names[f],
+                   c, res->fam_psgd[f][a], res->fam_greedy[f][a], res->fam_psgd[f][a] / res->fam_greedy[f][a],
+                   res->fam_greedy_uncapped[f][a],
+                   res->fam_prior[f][a],
+                   mon_fam_informative(res->fam_greedy[f][a], res->fam_prior[f][a]) ? "" : " (nothing to learn)");
+        }
+        free(tg);
+        mon_model_free(&m);
+        mon_chain_free(&ch);
+        if (rc) return -1;
+    }
+    return 0;
+}
+
 static void finals(const mon_cfg *cfg, const mon_results *res, dl_run *run) {
     dl_final(run, "main_L_inf", res->L_inf);
     dl_final(run, "main_K", res->K);
@@ -435,6 +527,21 @@ static void finals(const mon_cfg *cfg, const mon_results *res, dl_run *run) {
     dl_final(run, "psgd_seconds_per_query", res->psgd_per_query_seconds);
     dl_final(run, "opt_solve_seconds", res->opt_solve_seconds);
     dl_final(run, "opt_over_psgd_compute", res->opt_solve_seconds / res->psgd_per_query_seconds);
+    if (res->real_done) {
+        dl_final(run, "real_days", res->real_days);
+        dl_final(run, "real_heldout_days", res->real_days - res->real_train);
+        dl_final(run, "real_L_inf", res->real_L_inf);
+        for (int a = 0; a < res->n_real_c; a++) {
+            char key[64];
+            const char *what[] = {"opt", "greedy", "psgd", "forecaster", "never"};
+            const double v[] = {res->real_opt_replay[a], res->real_greedy_replay[a], res->real_psgd[a], res->real_fc[a],
+                                res->real_never[a]};
+            for (int k = 0; k < 5; k++) {
+                snprintf(key, sizeof key, "real_c%g_%s", res->real_c[a], what[k]);
+                dl_final(run, key, v[k]);
+            }
+        }
+    }
     if (res->fc_done)
         for (int a = 0; a < res->n_fc; a++) {
             char key[64];
@@ -449,6 +556,8 @@ static int validate(const mon_cfg *cfg, dl_run *run) {
     if (cfg->c_list.n < 1) bad = "sweep.c must list at least one query cost";
     else if (cfg->iid_c.n < 1) bad = "iid.c must list at least one query cost";
     else if (cfg->adv_eps.n < 3) bad = "adversarial.eps must list at least three flip probabilities";
+    else if (cfg->real_enabled && cfg->real_c.n < 1) bad = "real.c must list at least one query cost";
+    else if (cfg->psgd_fam_c.n < 1) bad = "psgd.family_c must list at least one query cost";
     else if (cfg->fc_enabled && cfg->fc_c.n < 1) bad = "forecaster.c must list at least one query cost";
     else if (cfg->stay_lo > cfg->stay_hi) bad = "chain.stay_lo must not exceed chain.stay_hi";
     else if (cfg->psgd_k_cap > cfg->dp_k_max) bad = "psgd.k_cap must not exceed dp.k_max";
@@ -458,7 +567,15 @@ static int validate(const mon_cfg *cfg, dl_run *run) {
 }
 
 static int monitor_run(const void *vcfg, dl_run *run) {
-    const mon_cfg *cfg = vcfg;
+    /* The untrained control (`--control untrained`): the PSGD learner and the
+     * forecaster get learning rate 0 (the learner keeps its uniform estimate,
+     * the forecaster its initial weights); everything else is identical. */
+    mon_cfg cfg_local = *(const mon_cfg *)vcfg;
+    if (dl_run_untrained(run)) {
+        cfg_local.psgd_eta0 = 0.0;
+        cfg_local.fc_lr = 0.0;
+    }
+    const mon_cfg *cfg = &cfg_local;
     if (validate(cfg, run)) return 1;
     mon_results *res = calloc(1, sizeof *res);
     if (!res) return -1;
@@ -476,8 +593,10 @@ static int monitor_run(const void *vcfg, dl_run *run) {
     if (phase_iid(cfg, run, res)) goto out;
     dl_progress(run, "monitor", 3, 5, "iid");
     if (phase_psgd(cfg, run, &ch, &m, res)) goto out;
+    if (phase_psgd_families(cfg, run, res)) goto out;
     dl_progress(run, "monitor", 4, 5, "psgd");
     if (cfg->fc_enabled && mon_forecaster_run(cfg, &ch, &m, run, res)) goto out;
+    if (cfg->real_enabled && mon_real_run(cfg, run, res)) goto out;
     dl_progress(run, "monitor", 5, 5, "forecaster");
     finals(cfg, res, run);
     dl_final(run, "wall_seconds", dl_now() - t0);

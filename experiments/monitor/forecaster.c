@@ -24,23 +24,33 @@
 #include "dynlab/optim.h"
 #include "monitor/exp.h"
 
-enum { S_FC_INIT = 300, S_FC_DATA = 301, S_FC_VAL = 302, S_FC_SIM = 400 };
+enum { S_FC_INIT = 300, S_FC_DATA = 301, S_FC_VAL = 302, S_FC_SIM = 400, S_FC_REAL_INIT = 310, S_FC_REAL_DATA = 311 };
+
+/* Where training sequences come from: trajectories of a chain, or windows
+ * of a recorded state sequence (the real node: seq[0..seq_len)). */
+typedef struct fc_source {
+    const mon_chain *ch; /* NULL when seq is used */
+    const int *seq;
+    int seq_len, n;
+} fc_source;
 
 /* One training/validation batch: tokens [B, T] (state or MASK = n), targets
  * [B, T] (true next state), and for the Bayes reference the (last observed
  * state, gap) behind every target (-1 = none in the window). */
-static void make_batch(const mon_chain *ch, const mon_cfg *cfg, dl_rng *r, int B, int T, int *tok, int *tgt,
+static void make_batch(const fc_source *src, const mon_cfg *cfg, dl_rng *r, int B, int T, int *tok, int *tgt,
                        int *last, int *gap) {
-    int n = ch->n;
+    int n = src->n;
     for (int b = 0; b < B; b++) {
         double p_obs = cfg->fc_p_obs_lo + (cfg->fc_p_obs_hi - cfg->fc_p_obs_lo) * dl_rng_uniform(r);
-        int x = mon_sample_dist(ch->pi, n, r);
+        int off = 0;
+        if (!src->ch) off = (int)(dl_rng_uniform(r) * (double)(src->seq_len - T));
+        int x = src->ch ? mon_sample_dist(src->ch->pi, n, r) : src->seq[off];
         int li = -1, lk = 0;
         for (int t = 0; t < T; t++) {
             int obs = dl_rng_uniform(r) < p_obs;
             tok[b * T + t] = obs ? x : n;
             if (obs) li = x, lk = 0;
-            int nx = mon_chain_step(ch, x, r);
+            int nx = src->ch ? mon_chain_step(src->ch, x, r) : src->seq[off + t + 1];
             tgt[b * T + t] = nx;
             lk++;
             if (last) last[b * T + t] = li, gap[b * T + t] = lk;
@@ -74,7 +84,8 @@ static double validate(dl_graph *g, dl_gpt *gpt, const mon_chain *ch, const mon_
     int *tgt = tok + B * T, *last = tgt + B * T, *gap = last + B * T;
     dl_rng r;
     dl_rng_init(&r, seed, S_FC_VAL);
-    make_batch(ch, cfg, &r, B, T, tok, tgt, last, gap);
+    fc_source src = {ch, NULL, 0, n};
+    make_batch(&src, cfg, &r, B, T, tok, tgt, last, gap);
     dl_graph_set_training(g, 0);
     dl_graph_set_grad_enabled(g, 0);
     dl_tensor *logits = dl_gpt_fwd(g, gpt, tok, B, T);
@@ -162,11 +173,38 @@ static int simulate(dl_graph *g, dl_gpt *gpt, const mon_chain *ch, const mon_cfg
     return 0;
 }
 
-int mon_forecaster_run(const mon_cfg *cfg, const mon_chain *ch, const mon_model *m, dl_run *run,
-                       mon_results *res) {
-    double t0 = dl_now();
-    int n = ch->n, T = cfg->fc_ctx, B = cfg->fc_batch;
-    int threads_before = dl_get_threads();
+/* AdamW with cosine decay on next-token cross-entropy over batches from
+ * src (fc_steps steps). 0, or -1 on a non-finite loss. */
+static int fc_train(const mon_cfg *cfg, const fc_source *src, dl_run *run, dl_params *ps, dl_gpt *gpt, dl_optim *opt,
+                    dl_graph *g, dl_rng *data, int *tok, int *tgt, const char *phase) {
+    int T = cfg->fc_ctx, B = cfg->fc_batch;
+    int log_every = cfg->fc_steps / 10 > 0 ? cfg->fc_steps / 10 : 1;
+    for (int step = 0; step < cfg->fc_steps; step++) {
+        make_batch(src, cfg, data, B, T, tok, tgt, NULL, NULL);
+        float lr = dl_lr_at(DL_SCHED_COSINE, (float)cfg->fc_lr, (float)(0.1 * cfg->fc_lr), step, cfg->fc_steps / 20,
+                            cfg->fc_steps);
+        dl_params_zero_grad(ps);
+        dl_tensor *loss = dl_gpt_loss(g, gpt, tok, tgt, B, T);
+        double lv = loss->data[0];
+        if (dl_check_finite(run, "forecaster loss", lv, step)) return -1;
+        dl_backward(g, loss);
+        dl_clip_grad_norm(ps, 1.0);
+        dl_optim_step(opt, lr);
+        dl_graph_reset(g);
+        if ((step + 1) % log_every == 0 || step + 1 == cfg->fc_steps) {
+            dl_metrics_begin(run, step);
+            dl_metrics_add_str(run, "phase", phase);
+            dl_metrics_add(run, "fc_step", step + 1);
+            dl_metrics_add(run, "fc_loss", lv);
+            dl_metrics_add(run, "fc_lr", lr);
+            dl_metrics_end(run);
+        }
+    }
+    return 0;
+}
+
+/* Check the knobs the forecaster needs (n states). 0 or -1 after logging. */
+static int fc_validate(const mon_cfg *cfg, int n, dl_run *run) {
     if (n > 64) {
         dl_log(run, "error: forecaster supports chain.n <= 64 (got %d)", n);
         return -1;
@@ -181,6 +219,15 @@ int mon_forecaster_run(const mon_cfg *cfg, const mon_chain *ch, const mon_model 
                cfg->fc_heads);
         return -1;
     }
+    return 0;
+}
+
+int mon_forecaster_run(const mon_cfg *cfg, const mon_chain *ch, const mon_model *m, dl_run *run,
+                       mon_results *res) {
+    double t0 = dl_now();
+    int n = ch->n, T = cfg->fc_ctx, B = cfg->fc_batch;
+    int threads_before = dl_get_threads();
+    if (fc_validate(cfg, n, run)) return -1;
     if (cfg->fc_threads > 0) dl_set_threads(cfg->fc_threads);
     dl_gpt_config gc = {.vocab = n + 1, .seq_len = T, .d_model = cfg->fc_d_model, .heads = cfg->fc_heads,
                         .layers = cfg->fc_layers, .mlp_mult = 4, .dropout = 0.0f};
@@ -201,30 +248,8 @@ int mon_forecaster_run(const mon_cfg *cfg, const mon_chain *ch, const mon_model 
     dl_rng_init(&data, run->seed, S_FC_DATA);
     dl_log(run, "forecaster: GPT vocab %d (states + MASK), ctx %d, d %d, %d layer(s), %d heads, %lld params", n + 1,
            T, cfg->fc_d_model, cfg->fc_layers, cfg->fc_heads, (long long)dl_params_count(&ps));
-    int log_every = cfg->fc_steps / 10 > 0 ? cfg->fc_steps / 10 : 1;
-    double loss_ema = NAN;
-    for (int step = 0; step < cfg->fc_steps; step++) {
-        make_batch(ch, cfg, &data, B, T, tok, tgt, NULL, NULL);
-        float lr = dl_lr_at(DL_SCHED_COSINE, (float)cfg->fc_lr, (float)(0.1 * cfg->fc_lr), step, cfg->fc_steps / 20,
-                            cfg->fc_steps);
-        dl_params_zero_grad(&ps);
-        dl_tensor *loss = dl_gpt_loss(g, &gpt, tok, tgt, B, T);
-        double lv = loss->data[0];
-        if (dl_check_finite(run, "forecaster loss", lv, step)) goto out;
-        loss_ema = isnan(loss_ema) ? lv : 0.95 * loss_ema + 0.05 * lv;
-        dl_backward(g, loss);
-        dl_clip_grad_norm(&ps, 1.0);
-        dl_optim_step(&opt, lr);
-        dl_graph_reset(g);
-        if ((step + 1) % log_every == 0 || step + 1 == cfg->fc_steps) {
-            dl_metrics_begin(run, step);
-            dl_metrics_add_str(run, "phase", "forecaster_train");
-            dl_metrics_add(run, "fc_step", step + 1);
-            dl_metrics_add(run, "fc_loss", lv);
-            dl_metrics_add(run, "fc_lr", lr);
-            dl_metrics_end(run);
-        }
-    }
+    fc_source src = {ch, NULL, 0, n};
+    if (fc_train(cfg, &src, run, &ps, &gpt, &opt, g, &data, tok, tgt, "forecaster_train")) goto out;
     res->fc_train_loss = validate(g, &gpt, ch, m, cfg, run->seed, &res->fc_bayes_loss, &res->fc_tv);
     dl_log(run, "forecaster: validation CE %.4f vs Bayes %.4f (mean TV to the true belief %.3f)", res->fc_train_loss,
            res->fc_bayes_loss, res->fc_tv);
@@ -263,6 +288,81 @@ int mon_forecaster_run(const mon_cfg *cfg, const mon_chain *ch, const mon_model 
     rc = 0;
 out:
     if (rc) dl_log(run, "error: forecaster failed");
+    dl_set_threads(threads_before);
+    free(tok);
+    if (g) dl_graph_free(g);
+    dl_optim_free(&opt);
+    dl_gpt_free(&gpt);
+    dl_params_free(&ps);
+    return rc;
+}
+
+/* The real node (weather.c): the same forecaster trained on windows of the
+ * first n_train days of seq, then one monitor walks the remaining days with
+ * greedy on the forecaster's predictive distribution at every c. */
+int mon_forecaster_real(const mon_cfg *cfg, const int *seq, int n_train, int n_total, const mon_chain *ch,
+                        const double *cs, int nc, dl_run *run, double *cost, double *qrate) {
+    int n = ch->n, T = cfg->fc_ctx, B = cfg->fc_batch, V = n + 1;
+    if (fc_validate(cfg, n, run)) return -1;
+    if (n_train < T + 2 || n_total <= n_train) {
+        dl_log(run, "error: real data: %d training days is too few for forecaster.ctx %d", n_train, T);
+        return -1;
+    }
+    int threads_before = dl_get_threads();
+    if (cfg->fc_threads > 0) dl_set_threads(cfg->fc_threads);
+    dl_gpt_config gc = {.vocab = n + 1, .seq_len = T, .d_model = cfg->fc_d_model, .heads = cfg->fc_heads,
+                        .layers = cfg->fc_layers, .mlp_mult = 4, .dropout = 0.0f};
+    dl_params ps;
+    dl_params_init(&ps);
+    dl_rng init, data;
+    dl_rng_init(&init, run->seed, S_FC_REAL_INIT);
+    dl_rng_init(&data, run->seed, S_FC_REAL_DATA);
+    dl_gpt gpt;
+    dl_gpt_init(&gpt, &ps, &gc, &init);
+    dl_optim opt;
+    dl_optim_init(&opt, &ps, DL_OPT_ADAMW, (float)cfg->fc_lr);
+    dl_graph *g = dl_graph_new();
+    int *tok = malloc(sizeof(int) * (size_t)(B * T * 2 + T));
+    int rc = -1;
+    if (!g || !tok) goto out;
+    int *tgt = tok + B * T, *hist = tgt + B * T;
+    fc_source src = {NULL, seq, n_train, n};
+    if (fc_train(cfg, &src, run, &ps, &gpt, &opt, g, &data, tok, tgt, "forecaster_real_train")) goto out;
+    dl_graph_set_training(g, 0);
+    dl_graph_set_grad_enabled(g, 0);
+    double p[65];
+    for (int a = 0; a < nc; a++) {
+        double c = cs[a], total = c;
+        int64_t queries = 1;
+        for (int t = 0; t < T; t++) hist[t] = n;
+        hist[T - 1] = seq[n_train]; /* first test day: the initial query */
+        for (int s = n_train + 1; s < n_total; s++) {
+            dl_tensor *logits = dl_gpt_fwd(g, &gpt, hist, 1, T);
+            last_probs(logits, 0, T - 1, T, V, p);
+            dl_graph_reset(g);
+            double z = 0.0;
+            for (int j = 0; j < n; j++) z += p[j];
+            for (int j = 0; j < n; j++) p[j] /= z;
+            double pred, lhat = mon_expected_loss(ch, p, &pred);
+            int token = n;
+            if (lhat >= c) {
+                total += c;
+                queries++;
+                token = seq[s];
+            } else {
+                total += mon_realised_loss(ch, pred, seq[s]);
+            }
+            memmove(hist, hist + 1, sizeof(int) * (size_t)(T - 1));
+            hist[T - 1] = token;
+        }
+        cost[a] = total / (double)(n_total - n_train);
+        qrate[a] = (double)queries / (double)(n_total - n_train);
+    }
+    dl_graph_set_grad_enabled(g, 1);
+    dl_graph_set_training(g, 1);
+    rc = 0;
+out:
+    if (rc) dl_log(run, "error: forecaster on the real sequence failed");
     dl_set_threads(threads_before);
     free(tok);
     if (g) dl_graph_free(g);

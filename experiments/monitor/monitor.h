@@ -143,6 +143,8 @@ typedef struct mon_psgd_params {
     int64_t slots;
     int log_points;     /* number of time points in the cost-over-time trace */
     double window_frac; /* final window for the converged cost */
+    const int *seq;     /* optional recorded state sequence of `slots` states (the real node): replayed
+                           instead of sampling the chain (then ch only supplies the loss) */
 } mon_psgd_params;
 
 typedef struct mon_psgd_result {
@@ -160,10 +162,27 @@ typedef struct mon_psgd_result {
 int mon_psgd_run(const mon_chain *ch, const mon_model *m, const mon_psgd_params *p, dl_rng *r,
                  mon_psgd_result *out);
 void mon_psgd_free(mon_psgd_result *r);
+/* Greedy thresholds (capped at k_cap) that the learner uses before any
+ * update: those of its uniform starting estimate 1/n. */
+void mon_psgd_prior_thresholds(const mon_chain *ch, double c, int k_cap, int *tau);
 /* Brier loss f(Phat; i, k, j) = ||e_i^T Phat^k - e_j^T||^2 and its gradient
  * (spec §3.7 [R]); grad is n*n, work needs (k + 2) * n doubles. */
 double mon_brier_grad(int n, const double *Phat, int i, int k, int j, double *grad, double *work);
 /* Row-wise Euclidean projection onto the simplex (uses dl_project_simplex). */
 void mon_project_rows(double *P, int n);
+
+/* ---- weather.c: the real node ------------------------------------------- */
+/* Read the `weather` column of seattle-weather.csv (python3-vega-datasets):
+ * one state per day, categories numbered in alphabetical order of their
+ * names (names[k], up to 16 categories). Returns the number of days (>= 2),
+ * or -1 with one line in err (missing file, no such column, short row, ...).
+ * *seq is malloc'ed. */
+int mon_weather_load(const char *path, int **seq, char names[16][24], int *n_states, char *err, int errlen);
+/* Transition matrix estimated from seq[0..len) with add-`smooth` counts. */
+void mon_estimate_chain(const int *seq, int len, int n, double smooth, double *P);
+/* Average cost of a threshold policy replayed along a recorded sequence
+ * (first slot a query; predictions from the model m). */
+double mon_replay_thresholds(const mon_chain *ch, const mon_model *m, double c, const int *tau, const int *seq,
+                             int len, double *qrate);
 
 #endif

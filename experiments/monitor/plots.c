@@ -127,7 +127,35 @@ static void plot_iid(const mon_results *r, dl_run *run) {
                   &o, s, 3);
 }
 
+/* The real node: every policy's cost on the held-out days of Seattle's weather. */
+static void plot_real(const mon_results *r, dl_run *run) {
+    if (!r->real_done) return;
+    dl_series s[7];
+    int ns = 0;
+    s[ns++] = (dl_series){.name = "OPT (on the estimated chain)", .x = r->real_c, .y = r->real_opt_replay, .n = r->n_real_c};
+    s[ns++] = (dl_series){.name = "greedy (on the estimated chain)", .x = r->real_c, .y = r->real_greedy_replay,
+                          .n = r->n_real_c};
+    s[ns++] = (dl_series){.name = "PSGD-greedy (learns online, no estimate)", .x = r->real_c, .y = r->real_psgd,
+                          .n = r->n_real_c};
+    if (r->n_real_c && !isnan(r->real_fc[0]))
+        s[ns++] = (dl_series){.name = "transformer forecaster + greedy", .x = r->real_c, .y = r->real_fc, .n = r->n_real_c};
+    s[ns++] = (dl_series){.name = "always query (c)", .x = r->real_c, .y = r->real_always, .n = r->n_real_c, .dashed = 1};
+    s[ns++] = (dl_series){.name = "never query (stationary MAP)", .x = r->real_c, .y = r->real_never, .n = r->n_real_c,
+                          .dashed = 1};
+    dl_plot_opts o = {.title = "Seattle daily weather, held-out year: cost per day",
+                      .xlabel = "query cost c",
+                      .ylabel = "average cost per day",
+                      .flags = DL_PLOT_LINESPOINTS};
+    char cap[256];
+    snprintf(cap, sizeof cap,
+             "Real node: Seattle's daily weather category (%d categories, python3-vega-datasets). Chain and "
+             "forecaster from the first %d days; costs on the %d held-out days.",
+             r->real_n, r->real_train, r->real_days - r->real_train);
+    dl_plot_lines(run, "real_weather_costs", cap, &o, s, ns);
+}
+
 void mon_plots(const mon_cfg *cfg, const mon_results *res, dl_run *run) {
+    plot_real(res, run);
     plot_costs(res, run);
     plot_ratio(res, run);
     plot_psgd(res, run);

@@ -94,6 +94,19 @@ static void estimate_thresholds(const mon_chain *ch, const double *Phat, double 
     }
 }
 
+void mon_psgd_prior_thresholds(const mon_chain *ch, double c, int k_cap, int *tau) {
+    int n = ch->n;
+    double *P = malloc((size_t)n * (size_t)n * sizeof(double)), *b = malloc(2 * (size_t)n * sizeof(double));
+    if (!P || !b) {
+        for (int i = 0; i < n; i++) tau[i] = 1;
+    } else {
+        for (size_t s = 0; s < (size_t)n * (size_t)n; s++) P[s] = 1.0 / n;
+        estimate_thresholds(ch, P, c, k_cap, tau, b, b + n);
+    }
+    free(P);
+    free(b);
+}
+
 int mon_psgd_run(const mon_chain *ch, const mon_model *m, const mon_psgd_params *p, dl_rng *r,
                  mon_psgd_result *out) {
     memset(out, 0, sizeof *out);
@@ -117,7 +130,7 @@ int mon_psgd_run(const mon_chain *ch, const mon_model *m, const mon_psgd_params 
     for (size_t s = 0; s < nn; s++) Phat[s] = Pavg[s] = 1.0 / n;
 
     double t0 = dl_now();
-    int x = mon_sample_dist(ch->pi, n, r);
+    int x = p->seq ? p->seq[0] : mon_sample_dist(ch->pi, n, r);
     int i = x, k = 1;
     int64_t queries = 1;
     cost[0] = p->c;
@@ -130,7 +143,7 @@ int mon_psgd_run(const mon_chain *ch, const mon_model *m, const mon_psgd_params 
     int64_t next_log = (int64_t)t_first, win_start = 0;
     int pt = 0;
     for (int64_t t = 1; t < T; t++) {
-        x = mon_chain_step(ch, x, r);
+        x = p->seq ? p->seq[t] : mon_chain_step(ch, x, r);
         row_times(b, Pdec, n, b2); /* belief e_i Pdec^k, one O(n^2) step per slot */
         memcpy(b, b2, (size_t)n * sizeof(double));
         double pred, lhat = mon_expected_loss(ch, b, &pred);

@@ -1,5 +1,9 @@
-/* The seven claims of issue 5, each computed from this run's measurements.
- * Thresholds and where they are stated: docs/papers/mot.md. */
+/* The abstract's claims as checks on this run's measurements. Thresholds and
+ * where they are stated: docs/papers/mot.md. Every claim is `learned`: each
+ * is a property training must produce and fails under `--control untrained`.
+ * C1-C5 rely on the gate reading the task-identifier token
+ * (model.gate_all_tokens = false); the run also trains MoT with the other
+ * gate (model.compare_gate) and reports its routing and loss. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +23,8 @@ void mot_claims(const mot_cfg *c, dl_run *run, const mot_synth_result *r, const 
 {
     const int N = c->n_classes, M = c->n_experts;
     char txt[96];
+    const char *gate = c->gate_all_tokens ? " (gate over all tokens)" : " (gate reads the task identifier)";
+    char stmt[256];
 
     /* C1: after stage I every class has its own expert(s) and routing accuracy >= 0.95 */
     int covered = 0;
@@ -28,23 +34,25 @@ void mot_claims(const mot_cfg *c, dl_run *run, const mot_synth_result *r, const 
         covered += has;
     }
     snprintf(txt, sizeof txt, "routing acc %.3f, %d/%d classes with own experts", r->route_acc_I, covered, N);
-    dl_claim_add(run, "C1", "After stage I each class is served by its own expert(s) and routing accuracy is high",
-                 "Prop. 1 (abstract: 'each expert specializes ... gate routes correctly'); issue 5 claim 1",
+    snprintf(stmt, sizeof stmt, "After stage I each class is served by its own expert(s) and routing accuracy is high%s", gate);
+    dl_claim_check(run, DL_CLAIM_LEARNED, "C1", stmt,
+                 "Prop. 1 (abstract: 'each expert specializes ... gate routes correctly'); docs/papers/mot.md",
                  ">= 0.95 and all classes covered", r->route_acc_I, txt,
                  r->route_acc_I >= 0.95 && covered == N);
 
     /* C2: routing stays >= 0.95 in stages II and III (stage-I expert map, gate still training) */
     snprintf(txt, sizeof txt, "min routing acc in stages II-III %.3f", r->min_route_acc_after);
-    dl_claim_add(run, "C2", "Routing stays accurate through stages II and III while the gate keeps training",
-                 "abstract ('continuously trained gating network'); issue 5 claim 2",
+    snprintf(stmt, sizeof stmt, "Routing stays accurate through stages II and III while the gate keeps training%s", gate);
+    dl_claim_check(run, DL_CLAIM_LEARNED, "C2", stmt,
+                 "abstract ('continuously trained gating network'); docs/papers/mot.md",
                  ">= 0.95 at every evaluation", r->min_route_acc_after, txt,
                  r->min_route_acc_after >= 0.95);
 
     /* C3: stage II raises attention on the signal token and lowers the loss */
     snprintf(txt, sizeof txt, "attn %.3f -> %.3f, test loss %.3g -> %.3g", r->attn_I, r->attn_II,
              r->loss_I, r->loss_II);
-    dl_claim_add(run, "C3", "Stage II raises the attention mass on the class signal and lowers the loss",
-                 "Prop. 2; spec A §1.6 C3 ('rises towards 1'); issue 5 claim 3",
+    dl_claim_check(run, DL_CLAIM_LEARNED, "C3", "Stage II raises the attention mass on the class signal and lowers the loss",
+                 "Prop. 2 (attention weight on the signal token rises towards 1); docs/papers/mot.md",
                  "attn after II >= 0.9 and > after I; loss II < I", r->attn_II, txt,
                  r->attn_II >= 0.9 && r->attn_II > r->attn_I && r->loss_II < r->loss_I);
 
@@ -55,8 +63,8 @@ void mot_claims(const mot_cfg *c, dl_run *run, const mot_synth_result *r, const 
     double ratio4 = r->final_test[2] / fmax(r->final_test[0], 1e-300);
     snprintf(txt, sizeof txt, "MoE test %.3g vs MoT %.3g (x%.3g); MoE moved %.1f%% in last 20%%",
              r->final_test[2], r->final_test[0], ratio4, 100 * stall);
-    dl_claim_add(run, "C4", "The attention-free MoE stalls at a loss floor clearly above MoT's final loss",
-                 "Lemma 1 (per reviewers); spec A §1.6 C4; issue 5 claim 4",
+    dl_claim_check(run, DL_CLAIM_LEARNED, "C4", "The attention-free MoE stalls at a loss floor clearly above MoT's final loss",
+                 "Lemma 1 (attention-absent MoE has an error floor); docs/papers/mot.md",
                  "MoE >= 100x MoT and MoE loss changes < 10% over the last 20% of steps",
                  ratio4, txt, ratio4 >= 100 && stall < 0.10);
 
@@ -103,42 +111,89 @@ void mot_claims(const mot_cfg *c, dl_run *run, const mot_synth_result *r, const 
     int t_mot3 = mot_first_below(r->train_trace[0], T + 1, 1e-3);
     int t_single3 = mot_first_below(r->train_trace[1], T + 1, 1e-3);
     double speed = t_mot3 > 0 ? (t_single3 > 0 ? (double)t_single3 : (double)T + 1) / t_mot3 : 0;
-    snprintf(txt, sizeof txt, "MoT R2 %.3f (%d/%d eps); single L~t^-%.2f (R2 %.2f vs geom %.2f); 1e-3: %s%.1fx",
-             r2, nm, ne, p_single, r2s, r2e, t_single3 < 0 ? ">" : "", speed);
-    dl_claim_add(run, "C5", "MoT's iterations to eps grow linearly in log(1/eps); the single transformer's like 1/eps",
-                 "Theorem (abstract: O(log 1/eps) vs O(1/eps)); issue 5 claim 5",
-                 "R2>=0.95 (1e-2..1e-5); single: power law R2>=0.9, 0<p<=5; >=3x to 1e-3",
-                 r2, txt, mot_all && r2 >= 0.95 && ns >= 3 && r2s >= 0.9 && p_single > 0 && p_single <= 5 &&
-                     speed >= 3);
+    snprintf(txt, sizeof txt, "MoT R2 %.3f (%d/%d eps, %.1f steps/decade); to 1e-3: %s%.1fx sooner", r2, nm, ne,
+             b * log(10.0), t_single3 < 0 ? ">" : "", speed);
+    dl_claim_check(run, DL_CLAIM_LEARNED, "C5",
+                   "MoT's iterations to eps grow linearly in log(1/eps) (eps 1e-2..1e-5) and MoT reaches 1e-3 at least 3x "
+                   "sooner than the single transformer",
+                   "abstract ('O(log 1/eps) steps ... against O(1/eps) for a single transformer'); docs/papers/mot.md",
+                   "R2 >= 0.95", r2, txt, mot_all && r2 >= 0.95 && speed >= 3);
+    /* the single transformer's side of the rate statement, read literally:
+     * iterations to eps ~ eps^(-1/p) with p = 1 (O(1/eps)), accepted within a
+     * factor 2 in the exponent; a plateau (p ~ 0) or a geometric decay
+     * (p >> 2 over this window) fails */
+    snprintf(txt, sizeof txt, "L ~ t^-%.2f (power-law R2 %.2f; geometric R2 %.2f)", p_single, r2s, r2e);
+    dl_claim_check(run, DL_CLAIM_LEARNED, "C5b",
+                   "The single transformer's training loss decays like 1/t (iterations to eps ~ 1/eps): power-law tail "
+                   "L ~ t^-p with 0.5 <= p <= 2",
+                   "abstract (O(1/eps) for a single transformer); docs/papers/mot.md",
+                   "0.5 <= p <= 2", p_single, txt, ns >= 3 && r2s >= 0.9 && p_single >= 0.5 && p_single <= 2);
     dl_final(run, "c5_mot_iters_per_log_eps", b);
     dl_final(run, "c5_single_tail_power_p", p_single);
     dl_final(run, "c5_single_tail_power_r2", r2s);
     dl_final(run, "c5_single_tail_geometric_r2", r2e);
     dl_final(run, "c5_speedup_to_1e-3", speed);
 
-    /* C6: gradients agree inside a specialized expert, conflict in the single transformer */
-    snprintf(txt, sizeof txt, "in-expert min cos %.3f; single min cross-class cos %.3f",
-             r->cos_expert_min, r->cos_single_min);
-    dl_claim_add(run, "C6", "Inside a specialized expert gradients from its class agree; the single transformer's conflict across classes",
-                 "abstract ('specialization reduces gradient conflicts'); issue 5 claim 6",
-                 "in-expert cos > 0 and single min cos < 0", r->cos_expert_min, txt,
-                 r->cos_expert_min > 0 && r->cos_single_min < 0);
-    dl_final(run, "c6_cos_in_expert_mean", r->cos_expert_mean);
-    dl_final(run, "c6_cos_single_mean", r->cos_single_mean);
+    /* C6: specialization reduces gradient conflicts: MoT after stage I
+     * against the single transformer at the same training loss, on the
+     * blocks' parameters (docs/papers/mot.md) */
+    double ratio6 = r->conflict_mot_I / r->conflict_single_eq;
+    snprintf(txt, sizeof txt, "conflict MoT %.3g vs single %.3g at equal loss (step %d%s); ratio %.3g",
+             r->conflict_mot_I, r->conflict_single_eq, r->conflict_single_step,
+             r->conflict_single_step < 0 ? ": never, end" : "", ratio6);
+    dl_claim_check(run, DL_CLAIM_LEARNED, "C6",
+                   "Specialization reduces gradient conflicts: after stage I the cross-class conflict (mean over class "
+                   "pairs of max(0, -cos) of per-class gradients) in MoT is at most half the single transformer's at "
+                   "the same training loss",
+                   "abstract ('expert specialization reduces gradient conflicts'); docs/papers/mot.md",
+                   "ratio <= 0.5", ratio6, txt,
+                   r->conflict_single_eq > 0.01 && ratio6 <= 0.5);
+    dl_final(run, "c6_conflict_mot_after_stage1", r->conflict_mot_I);
+    dl_final(run, "c6_conflict_single_equal_loss", r->conflict_single_eq);
+    dl_final(run, "c6_conflict_single_init", r->conflict_single_init);
+    dl_final(run, "c6_min_cos_single_equal_loss", r->cos_single_min_eq);
+    dl_final(run, "c6_min_cos_mot_after_stage1", r->cos_mot_min_I);
+    if (r->other_done) {
+        dl_final(run, c->gate_all_tokens ? "identifier_gate_route_acc_after_stage1" : "all_tokens_gate_route_acc_after_stage1",
+                 r->other_route_acc_I);
+        dl_final(run, c->gate_all_tokens ? "identifier_gate_final_test_loss" : "all_tokens_gate_final_test_loss",
+                 r->other_final_test);
+        dl_final(run, c->gate_all_tokens ? "identifier_gate_final_test_err" : "all_tokens_gate_final_test_err",
+                 r->other_final_err);
+        dl_final(run, c->gate_all_tokens ? "identifier_gate_steps_to_1e-3" : "all_tokens_gate_steps_to_1e-3",
+                 r->other_steps_1e3);
+    }
 
     /* C7: Fashion-MNIST: MoT's test error falls faster than both baselines (mean
      * test error over training, hard grouping) and routing spreads over more
      * experts on the hard grouping than on the easy one. */
     if (fm_enabled) {
         if (easy && hard) {
-            snprintf(txt, sizeof txt, "mean err MoT %.3f single %.3f MoE %.3f; experts easy %.2f hard %.2f",
-                     hard->mean_err[0], hard->mean_err[1], hard->mean_err[2], easy->eff_experts,
-                     hard->eff_experts);
-            int pass = hard->mean_err[0] < hard->mean_err[1] && hard->mean_err[0] < hard->mean_err[2] &&
-                       hard->eff_experts > easy->eff_experts;
-            dl_claim_add(run, "C7", "On Fashion-MNIST MoT's test error falls faster than both baselines and routing spreads over more experts on the harder grouping",
-                         "abstract ('real-data experiments'); reviews on Fig. 2; spec A §1.1 item 8; issue 5 claim 7",
-                         "MoT mean test error < both; eff. experts hard > easy", hard->mean_err[0], txt, pass);
+            /* "falls faster" = lower mean test error over training, by more
+             * than two standard errors of a difference of two error rates on
+             * this test set (sqrt(2 p (1-p) / n), p = the baseline's mean
+             * error): a smaller gap is within test-set noise */
+            double gap = 1e9, need = 0;
+            for (int k = 1; k < 3; k++) {
+                double p = hard->mean_err[k];
+                double se = sqrt(2 * p * (1 - p) / (hard->n_test > 0 ? hard->n_test : 1));
+                double g = hard->mean_err[k] - hard->mean_err[0] - 2 * se;
+                if (g < gap) gap = g, need = 2 * se;
+            }
+            snprintf(txt, sizeof txt, "mean err MoT %.3f single %.3f MoE %.3f (2 se %.3f); final %.3f/%.3f/%.3f",
+                     hard->mean_err[0], hard->mean_err[1], hard->mean_err[2], need, hard->final_err[0],
+                     hard->final_err[1], hard->final_err[2]);
+            dl_claim_check(run, DL_CLAIM_LEARNED, "C7",
+                           "On Fashion-MNIST (hard grouping) MoT's test error falls faster than both baselines: mean "
+                           "test error over training lower than each by more than 2 standard errors",
+                           "abstract ('real-data experiments'; test error against iterations); docs/papers/mot.md",
+                           "margin over 2 se > 0", gap, txt, gap > 0);
+            snprintf(txt, sizeof txt, "effective experts easy %.2f, hard %.2f", easy->eff_experts, hard->eff_experts);
+            dl_claim_check(run, DL_CLAIM_LEARNED, "C7b",
+                           "On Fashion-MNIST routing spreads over more experts on the harder grouping",
+                           "abstract ('real-data experiments'); docs/papers/mot.md",
+                           "hard > easy", hard->eff_experts - easy->eff_experts, txt,
+                           hard->eff_experts > easy->eff_experts);
             dl_final(run, "c7_hard_final_err_mot", hard->final_err[0]);
             dl_final(run, "c7_hard_final_err_single", hard->final_err[1]);
             dl_final(run, "c7_hard_final_err_moe", hard->final_err[2]);
@@ -146,9 +201,9 @@ void mot_claims(const mot_cfg *c, dl_run *run, const mot_synth_result *r, const 
             dl_final(run, "c7_eff_experts_hard", hard->eff_experts);
         } else {
             snprintf(txt, sizeof txt, "not measured: %.80s", fm_why && *fm_why ? fm_why : "Fashion-MNIST unavailable");
-            dl_claim_add(run, "C7", "On Fashion-MNIST MoT's test error falls faster than both baselines and routing spreads over more experts on the harder grouping",
-                         "abstract ('real-data experiments'); issue 5 claim 7",
-                         "MoT mean test error < both; eff. experts hard > easy", NAN, txt, 0);
+            dl_claim_check(run, DL_CLAIM_LEARNED, "C7",
+                           "On Fashion-MNIST (hard grouping) MoT's test error falls faster than both baselines",
+                           "abstract ('real-data experiments'); docs/papers/mot.md", "margin over 2 se > 0", NAN, txt, 0);
         }
     }
     for (int k = 0; k < 3; k++) {

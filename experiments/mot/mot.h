@@ -30,6 +30,7 @@ typedef struct mot_cfg {
     int fm_enable, fm_train, fm_test, fm_experts, fm_t1, fm_t2, fm_t3, fm_log_every;
     double fm_beta, fm_lr_w1, fm_lr_w, fm_lr_kq, fm_lr_gate, fm_lr_single, fm_bal_coef;
     int gate_all_tokens;
+    int compare_gate;        /* also train MoT with the other gate setting (the report shows it) */
 } mot_cfg;
 
 /* ---- data ----------------------------------------------------------------- */

@@ -15,16 +15,18 @@ void mot_plots(const mot_cfg *c, dl_run *run, const mot_synth_result *r, const m
     double *xs = malloc(sizeof(double) * (size_t)(T + 1));
     if (!xs) return;
     for (int s = 0; s <= T; s++) xs[s] = s;
-    dl_series ls[3] = {
+    dl_series ls[4] = {
         {"MoT (three stages)", xs, r->train_trace[0], T + 1, NULL, 0},
         {"single 2-head transformer", xs, r->train_trace[1], T + 1, NULL, 0},
         {"attention-free MoE", xs, r->train_trace[2], T + 1, NULL, 0},
+        {c->gate_all_tokens ? "MoT, gate reads the task identifier" : "MoT, gate over all tokens", xs, r->other_trace,
+         T + 1, NULL, 1},
     };
     double vl[2] = {c->t1, c->t1 + c->t2};
     dl_plot_opts o = {.title = "Training loss (full batch) per step", .xlabel = "step",
                       .ylabel = "loss", .flags = DL_PLOT_LOGY, .vlines = vl, .n_vlines = 2,
                       .vline_label = "stage boundary"};
-    dl_plot_lines(run, "loss_vs_step_three_models", "Log training loss of MoT, the single transformer and the attention-free MoE; dashed lines mark the ends of stages I and II", &o, ls, 3);
+    dl_plot_lines(run, "loss_vs_step_three_models", r->other_done ? "Log training loss of MoT, the single transformer and the attention-free MoE, and (dashed) MoT with the other gate setting (model.gate_all_tokens); vertical lines mark the ends of stages I and II" : "Log training loss of MoT, the single transformer and the attention-free MoE; vertical lines mark the ends of stages I and II", &o, ls, r->other_done ? 4 : 3);
 
     /* 2. routing heatmaps after each stage */
     double *ms[3];

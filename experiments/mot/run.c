@@ -12,61 +12,41 @@
 
 static int loss_kind(const mot_cfg *c) { return strcmp(c->loss, "logistic") ? MOT_LOSS_SQUARED : MOT_LOSS_LOGISTIC; }
 
-/* Gradient cosines at one moment (claim 6): inside each specialized MoT expert
- * between two halves of its own class; inside the single transformer between
- * classes. */
-static void gradient_cosines(const mot_cfg *c, const mot_model *mo, const mot_model *si,
-                             const mot_data *tr, const int *map, mot_synth_result *res)
+/* Gradient conflict between classes (claim 6): the mean gradient of each
+ * class's training samples, restricted to the blocks' parameters (the gate,
+ * which only MoT has, is left out so that MoT and the single transformer are
+ * compared on the same kind of parameters); returns the mean over class pairs
+ * of max(0, -cos) and the smallest cosine in *cmin. A MoT whose experts
+ * serve one class each has per-class gradients on disjoint experts (cos 0):
+ * no conflict; a shared model trained on conflicting classes has cos < 0. */
+static double class_conflict(const mot_model *m, const mot_data *tr, int N, int lk, double *cmin)
 {
-    const int N = c->n_classes, M = mo->n_blocks, lk = loss_kind(c);
-    int *idx = malloc(sizeof(int) * (size_t)tr->n * 2);
-    double *g1 = calloc((size_t)mo->n_params, sizeof(double));
-    double *g2 = calloc((size_t)mo->n_params, sizeof(double));
-    double *gs = calloc((size_t)si->n_params * N, sizeof(double));
-    int *h = malloc(sizeof(int) * (size_t)tr->n);
-    double *hh = malloc(sizeof(double) * 2 * (size_t)M);
-    if (!idx || !g1 || !g2 || !gs || !h || !hh) goto done;
-    for (int i = 0; i < tr->n; i++)
-        h[i] = mot_route(mo, tr->x + (size_t)i * tr->L * tr->d, tr->L, NULL, hh, hh + M);
-    double cmin = 2, csum = 0;
-    int cn = 0;
-    for (int m = 0; m < M; m++) {
-        if (map[m] < 0) continue;
-        int na = 0, nb = 0, *ia = idx, *ib = idx + tr->n;
-        for (int i = 0; i < tr->n; i++)
-            if (h[i] == m && tr->cls[i] == map[m]) {
-                if ((na + nb) % 2 == 0) ia[na++] = i; else ib[nb++] = i;
-            }
-        if (na < 10 || nb < 10) continue;
-        memset(g1, 0, sizeof(double) * (size_t)mo->n_params);
-        memset(g2, 0, sizeof(double) * (size_t)mo->n_params);
-        mot_pass(mo, tr, ia, na, lk, NULL, g1, NULL);
-        mot_pass(mo, tr, ib, nb, lk, NULL, g2, NULL);
-        int64_t off = m * mot_block_size(mo->d);
-        double cs = mot_cosine(g1 + off, g2 + off, mot_block_size(mo->d));
-        if (cs < cmin) cmin = cs;
-        csum += cs; cn++;
-    }
-    res->cos_expert_min = cn ? cmin : NAN;
-    res->cos_expert_mean = cn ? csum / cn : NAN;
+    int64_t nb = (int64_t)m->n_blocks * mot_block_size(m->d);
+    double *g = calloc((size_t)m->n_params * (size_t)N, sizeof(double));
+    int *idx = malloc(sizeof(int) * (size_t)tr->n);
+    double conflict = NAN;
+    *cmin = NAN;
+    if (!g || !idx) goto done;
     for (int n = 0; n < N; n++) {
         int na = 0;
         for (int i = 0; i < tr->n; i++)
             if (tr->cls[i] == n) idx[na++] = i;
-        mot_pass(si, tr, idx, na, lk, NULL, gs + (size_t)n * si->n_params, NULL);
+        if (na) mot_pass(m, tr, idx, na, lk, NULL, g + (size_t)n * (size_t)m->n_params, NULL);
     }
-    double smin = 2, ssum = 0;
-    int sn = 0;
+    double sum = 0, mn = 2;
+    int pairs = 0;
     for (int a = 0; a < N; a++)
         for (int b = a + 1; b < N; b++) {
-            double cs = mot_cosine(gs + (size_t)a * si->n_params, gs + (size_t)b * si->n_params, si->n_params);
-            if (cs < smin) smin = cs;
-            ssum += cs; sn++;
+            double cs = mot_cosine(g + (size_t)a * (size_t)m->n_params, g + (size_t)b * (size_t)m->n_params, nb);
+            if (cs < mn) mn = cs;
+            sum += cs < 0 ? -cs : 0;
+            pairs++;
         }
-    res->cos_single_min = sn ? smin : NAN;
-    res->cos_single_mean = sn ? ssum / sn : NAN;
+    conflict = pairs ? sum / pairs : NAN;
+    *cmin = pairs ? mn : NAN;
 done:
-    free(idx); free(g1); free(g2); free(gs); free(h); free(hh);
+    free(g); free(idx);
+    return conflict;
 }
 
 static int synth_phase(const mot_cfg *c, dl_run *run, mot_synth_result *res)
@@ -88,6 +68,17 @@ static int synth_phase(const mot_cfg *c, dl_run *run, mot_synth_result *res)
     mot_trainer_init(&to, &mo, seed, 6);
     mot_trainer_init(&ts, &si, seed, 7);
     mot_trainer_init(&tm, &me, seed, 8);
+    /* the other gate setting: same initialisation and routing noise as mo */
+    mot_model mo2;
+    mot_trainer to2;
+    memset(&mo2, 0, sizeof mo2);
+    memset(&to2, 0, sizeof to2);
+    if (c->compare_gate) {
+        mot_model_init(&mo2, MOT_KIND_MOT, M, c->d, c->init_std, seed, 3);
+        mo2.gate_all_tokens = !c->gate_all_tokens;
+        mot_trainer_init(&to2, &mo2, seed, 6);
+        res->other_trace = calloc((size_t)T + 1, sizeof(double));
+    }
     res->T = T;
     for (int k = 0; k < 3; k++) res->train_trace[k] = calloc((size_t)T + 1, sizeof(double));
     int max_logs = T / c->log_every + 8;
@@ -96,6 +87,8 @@ static int synth_phase(const mot_cfg *c, dl_run *run, mot_synth_result *res)
     for (int k = 0; k < 3; k++) res->route_stage[k] = calloc((size_t)M * N, sizeof(int));
     res->map = calloc((size_t)M, sizeof(int));
     int *R = calloc((size_t)M * N, sizeof(int)), *Re = calloc((size_t)M * N, sizeof(int));
+    int *R2 = calloc((size_t)M * N, sizeof(int));
+    double *conf_single = calloc((size_t)max_logs, sizeof(double)), *cmin_single = calloc((size_t)max_logs, sizeof(double));
     int fail = 0;
     res->min_route_acc_after = 1.0;
     for (int s = 0; s <= T; s++) {
@@ -113,16 +106,33 @@ static int synth_phase(const mot_cfg *c, dl_run *run, mot_synth_result *res)
             mot_routing_map(Re, M, N, mape);
             double acc = mot_routing_accuracy(R, M, N, s > c->t1 && c->t1 > 0 ? res->map : map);
             if (s > c->t1) { if (acc < res->min_route_acc_after) res->min_route_acc_after = acc; }
+            if (res->n_logs < max_logs)
+                conf_single[res->n_logs] = class_conflict(&si, &tr, N, lk, &cmin_single[res->n_logs]);
             if (s == c->t1) {
                 memcpy(res->route_stage[0], R, sizeof(int) * (size_t)M * N);
                 memcpy(res->map, map, sizeof(int) * (size_t)M);
                 res->route_acc_I = mot_routing_accuracy(R, M, N, map);
                 res->attn_I = a.attn_signal; res->loss_I = a.loss;
-                gradient_cosines(c, &mo, &si, &tr, map, res);
+                res->conflict_mot_I = class_conflict(&mo, &tr, N, lk, &res->cos_mot_min_I);
+                if (c->compare_gate) {
+                    mot_stats a2 = {0};
+                    int map2[M];
+                    memset(R2, 0, sizeof(int) * (size_t)M * N);
+                    a2.route = R2; a2.n_classes = N;
+                    mot_pass(&mo2, &te, NULL, te.n, lk, NULL, NULL, &a2);
+                    mot_routing_map(R2, M, N, map2);
+                    res->other_route_acc_I = mot_routing_accuracy(R2, M, N, map2);
+                }
             }
             if (s == c->t1 + c->t2) {
                 memcpy(res->route_stage[1], R, sizeof(int) * (size_t)M * N);
                 res->attn_II = a.attn_signal; res->loss_II = a.loss;
+            }
+            if (s == T && c->compare_gate) {
+                mot_stats a2 = {0};
+                mot_pass(&mo2, &te, NULL, te.n, lk, NULL, NULL, &a2);
+                res->other_final_test = a2.loss;
+                res->other_final_err = a2.err;
             }
             if (s == T) {
                 memcpy(res->route_stage[2], R, sizeof(int) * (size_t)M * N);
@@ -159,10 +169,8 @@ static int synth_phase(const mot_cfg *c, dl_run *run, mot_synth_result *res)
             for (int i = 0; i < M * N && p < (int)sizeof rm - 16; i++)
                 p += snprintf(rm + p, sizeof rm - (size_t)p, "%s%d", i ? "," : "", R[i]);
             dl_metrics_add_str(run, "mot_routing_matrix", rm);
-            if (s == c->t1 && !isnan(res->cos_expert_min)) {
-                dl_metrics_add(run, "cos_in_expert_min", res->cos_expert_min);
-                dl_metrics_add(run, "cos_single_cross_class_min", res->cos_single_min);
-            }
+            if (res->n_logs > 0) dl_metrics_add(run, "single_grad_conflict", conf_single[res->n_logs - 1]);
+            if (s == c->t1) dl_metrics_add(run, "mot_grad_conflict", res->conflict_mot_I);
             dl_metrics_end(run);
             char extra[160];
             snprintf(extra, sizeof extra, "stage %d  MoT %.2e  single %.2e  MoE %.2e", mot_stage_at(c, s), a.loss, b.loss, e.loss);
@@ -182,6 +190,11 @@ static int synth_phase(const mot_cfg *c, dl_run *run, mot_synth_result *res)
                                                 c->lr_single, c->lr_single, 0, 0, 0);
         res->train_trace[2][s] = mot_train_step_ex(&tm, &tr, lk, c->route_noise, MOT_UPD_W | MOT_UPD_GATE,
                                                    st == 1 ? c->lr_w1 : c->lr_moe, 0, lg, wn, 0, gn);
+        if (c->compare_gate) {
+            to2.bal_coef = to.bal_coef;
+            res->other_trace[s] = mot_train_step_ex(&to2, &tr, lk, c->route_noise, upd, st == 1 ? c->lr_w1 : c->lr_w3,
+                                                    c->lr_kq, lg, wn, c->kq_normalized, gn);
+        }
         for (int k = 0; k < 3; k++)
             if (dl_check_finite(run, k == 0 ? "mot train loss" : k == 1 ? "single train loss" : "moe train loss",
                                  res->train_trace[k][s], s)) { fail = 1; break; }
@@ -192,8 +205,25 @@ static int synth_phase(const mot_cfg *c, dl_run *run, mot_synth_result *res)
         res->train_trace[0][T] = mot_pass(&mo, &tr, NULL, tr.n, lk, NULL, NULL, NULL);
         res->train_trace[1][T] = mot_pass(&si, &tr, NULL, tr.n, lk, NULL, NULL, NULL);
         res->train_trace[2][T] = mot_pass(&me, &tr, NULL, tr.n, lk, NULL, NULL, NULL);
+        if (c->compare_gate) {
+            res->other_trace[T] = mot_pass(&mo2, &tr, NULL, tr.n, lk, NULL, NULL, NULL);
+            res->other_steps_1e3 = mot_first_below(res->other_trace, T + 1, 1e-3);
+            res->other_done = 1;
+        }
+        /* the single transformer's conflict at equal training loss: the first
+         * evaluation where its training loss reaches MoT's after stage I */
+        double target = res->train_trace[0][c->t1];
+        int at = -1;
+        for (int i = 0; i < res->n_logs && at < 0; i++)
+            if (res->train_trace[1][(int)res->log_step[i]] <= target) at = i;
+        int use = at >= 0 ? at : res->n_logs - 1;
+        res->conflict_single_step = at >= 0 ? (int)res->log_step[at] : -1;
+        res->conflict_single_eq = use >= 0 ? conf_single[use] : NAN;
+        res->cos_single_min_eq = use >= 0 ? cmin_single[use] : NAN;
+        res->conflict_single_init = res->n_logs ? conf_single[0] : NAN;
     }
-    free(R); free(Re);
+    free(R); free(Re); free(R2); free(conf_single); free(cmin_single);
+    if (c->compare_gate) { mot_trainer_free(&to2); mot_model_free(&mo2); }
     mot_trainer_free(&to); mot_trainer_free(&ts); mot_trainer_free(&tm);
     mot_model_free(&mo); mot_model_free(&si); mot_model_free(&me);
     mot_data_free(&tr); mot_data_free(&te);
@@ -268,6 +298,7 @@ static int fmnist_grouping(const mot_cfg *c, dl_run *run, const dl_mnist *trs, c
     for (int k = 0; k < 3; k++) fr->mean_err[k] = fr->n ? sum[k] / fr->n : NAN;
     for (int k = 0; k < 3; k++) fr->final_err[k] = fr->n ? fr->err[k][fr->n - 1] : NAN;
     fr->eff_experts = mot_effective_count(fr->hist, M);
+    fr->n_test = te.n;
     free(R);
     mot_trainer_free(&to); mot_trainer_free(&ts); mot_trainer_free(&tm);
     mot_model_free(&mo); mot_model_free(&si); mot_model_free(&me);
@@ -314,7 +345,14 @@ static void fm_free(mot_fm_result *f)
 
 int mot_run(const void *cfgv, dl_run *run)
 {
-    const mot_cfg *c = cfgv;
+    /* The untrained control (`--control untrained`): every learning rate 0
+     * (normalized steps scale with their rate too), everything else equal. */
+    mot_cfg cl = *(const mot_cfg *)cfgv;
+    if (dl_run_untrained(run)) {
+        cl.lr_w1 = cl.lr_kq = cl.lr_w3 = cl.lr_gate1 = cl.lr_gate = cl.lr_single = cl.lr_moe = 0;
+        cl.fm_lr_w1 = cl.fm_lr_w = cl.fm_lr_kq = cl.fm_lr_gate = cl.fm_lr_single = 0;
+    }
+    const mot_cfg *c = &cl;
     if (c->n_conflict > c->n_classes - 1 || c->seq_len < 2 + c->n_conflict ||
         c->d < 2 * c->n_classes + (c->n_classes + 1) / 2) {
         dl_log(run, "mot: invalid data shape: need data.n_conflict <= data.n_classes-1, "
@@ -344,6 +382,7 @@ int mot_run(const void *cfgv, dl_run *run)
         dl_final(run, "time_total_s", dl_now() - t0);
     }
     for (int k = 0; k < 3; k++) { free(res.train_trace[k]); free(res.log_test[k]); free(res.route_stage[k]); }
+    free(res.other_trace);
     free(res.log_step); free(res.map);
     fm_free(&easy); fm_free(&hard);
     return rc ? 1 : 0;

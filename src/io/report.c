@@ -3,7 +3,11 @@
  * Reads each run directory's summary.json (written by dl_run_close: experiment,
  * title, arxiv, summary, preset, seed, wall_seconds, final, claims, plots) and
  * config.json, copies what the pages show into out_dir/assets/<slug>/, and
- * writes out_dir/index.html plus out_dir/<slug>.html per run. Every string
+ * writes out_dir/index.html plus out_dir/<slug>.html per run. A run made with
+ * `--control untrained` (summary "control") is paired with a trained run of
+ * the same system: the trained run's claims table shows each claim's kind and
+ * the control's measured value and result beside its own, and flags a learned
+ * claim that passes untrained (it certifies nothing about learning). Every string
  * from the runs is HTML-escaped; file names are checked before they are
  * copied or linked. Pages are plain HTML with a small inline stylesheet. */
 #define _POSIX_C_SOURCE 200809L
@@ -23,6 +27,9 @@ typedef struct rep_run {
     char slug[72];
     cJSON *summary, *config; /* config NULL when absent or unreadable */
     int passed, total;
+    int is_control;     /* summary "control" is "untrained" */
+    int pair;           /* trained run: index of its control run; control: of its trained run; -1 none */
+    int learned, learned_pass; /* learned claims, and how many of them pass */
     char thumb[200]; /* first figure, relative to out_dir; "" if none */
 } rep_run;
 
@@ -46,7 +53,8 @@ static const char *CSS =
     "figcaption{color:#3a4150;margin-top:8px}.muted{color:#667;font-size:.92em}\n"
     "img.thumb{width:220px;height:auto;border:1px solid #dde1e7;background:#fff;display:block}\n"
     "code{background:#eef1f5;padding:1px 4px;border-radius:3px}a{color:#0b5cad}\n"
-    "p.lead{font-size:1.05em;max-width:62em}\n";
+    "p.lead{font-size:1.05em;max-width:62em}\n"
+    ".flag{background:#fff1cc;color:#7a4b00;font-weight:600}.kind{white-space:nowrap;color:#3a4150}\n";
 
 /* ---- small readers over cJSON ------------------------------------------- */
 
@@ -109,10 +117,51 @@ static int load_run(rep_run *r, const char *dir, char *err, size_t errlen) {
     const cJSON *claims = cJSON_GetObjectItemCaseSensitive(r->summary, "claims");
     const cJSON *c;
     cJSON_ArrayForEach(c, claims) {
+        int pass = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "pass"));
+        const char *kind = jstr(c, "kind");
         r->total++;
-        r->passed += cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "pass"));
+        r->passed += pass;
+        if (kind && !strcmp(kind, "learned")) {
+            r->learned++;
+            r->learned_pass += pass;
+        }
     }
+    const char *control = jstr(r->summary, "control");
+    r->is_control = control && !strcmp(control, "untrained");
+    r->pair = -1;
     return 0;
+}
+
+/* Pair each trained run with the first unpaired control run of the same
+ * experiment (in the order given). */
+static void pair_controls(rep_run *runs, int n) {
+    for (int k = 0; k < n; k++) {
+        if (runs[k].is_control) continue;
+        const char *exp = jstr(runs[k].summary, "experiment");
+        for (int j = 0; j < n && exp; j++) {
+            const char *e2 = jstr(runs[j].summary, "experiment");
+            if (!runs[j].is_control || runs[j].pair >= 0 || !e2 || strcmp(exp, e2)) continue;
+            runs[k].pair = j;
+            runs[j].pair = k;
+            break;
+        }
+    }
+}
+
+/* The claim with this id in a run's summary, or NULL. */
+static const cJSON *find_claim(const rep_run *r, const char *id) {
+    const cJSON *c;
+    if (!id) return NULL;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(r->summary, "claims")) {
+        const char *cid = jstr(c, "id");
+        if (cid && !strcmp(cid, id)) return c;
+    }
+    return NULL;
+}
+
+static int claim_is_learned(const cJSON *c) {
+    const char *kind = jstr(c, "kind");
+    return kind && !strcmp(kind, "learned");
 }
 
 /* Page name from the experiment name: [A-Za-z0-9_-], unique in the report. */
@@ -131,6 +180,11 @@ static void make_slug(rep_run *runs, int k) {
     }
     base[n] = 0;
     if (n == 0 || !strcmp(base, "index") || !strcmp(base, "assets")) snprintf(base, sizeof base, "run_%s", n ? name : "x");
+    if (runs[k].is_control) {
+        char b2[64];
+        snprintf(b2, sizeof b2, "%s-untrained", base);
+        snprintf(base, sizeof base, "%.47s", b2);
+    }
     snprintf(runs[k].slug, sizeof runs[k].slug, "%s", base);
     for (int suffix = 2;; suffix++) {
         int clash = 0;
@@ -224,36 +278,99 @@ static void arxiv_link(FILE *f, const char *arxiv) {
     fputs("</a>", f);
 }
 
-static void claims_table(FILE *f, const rep_run *r) {
+static void measured_cell(FILE *f, const cJSON *c) {
+    const char *mt = jstr(c, "measured_text");
+    double m;
+    if (mt && *mt) html_text(f, mt);
+    else if (jnum(c, "measured", &m)) fprintf(f, "%.4g", m);
+    else fputs("n/a", f);
+}
+
+/* The claims of run r; ctrl (may be NULL) is r's untrained control, whose
+ * measured value and result are shown beside r's. When r is itself a
+ * control, a learned claim that passes is flagged. */
+static void claims_table(FILE *f, const rep_run *r, const rep_run *ctrl) {
     const cJSON *claims = cJSON_GetObjectItemCaseSensitive(r->summary, "claims"), *c;
     if (r->total == 0) {
         fputs("<p class=\"none\">This run recorded no claims.</p>\n", f);
         return;
     }
-    fputs("<table class=\"claims\" id=\"claims-table\">\n<colgroup><col style=\"width:5%\"><col style=\"width:33%\">"
-          "<col style=\"width:22%\"><col style=\"width:13%\"><col style=\"width:20%\"><col style=\"width:7%\">"
-          "</colgroup>\n<thead><tr><th>ID</th><th>Claim (the paper's statement as a check)</th><th>Where the paper "
-          "states it</th><th>Threshold</th><th>Measured</th><th>Result</th></tr></thead>\n<tbody>\n",
-          f);
+    if (ctrl)
+        fputs("<table class=\"claims\" id=\"claims-table\">\n<colgroup><col style=\"width:4%\"><col style=\"width:25%\">"
+              "<col style=\"width:15%\"><col style=\"width:7%\"><col style=\"width:10%\"><col style=\"width:14%\">"
+              "<col style=\"width:6%\"><col style=\"width:13%\"><col style=\"width:6%\"></colgroup>\n<thead><tr><th>ID</th>"
+              "<th>Claim (the paper's statement as a check)</th><th>Where the paper states it</th><th>Kind</th>"
+              "<th>Threshold</th><th>Measured</th><th>Result</th><th>Untrained control: measured</th>"
+              "<th>Control result</th></tr></thead>\n<tbody>\n",
+              f);
+    else
+        fputs("<table class=\"claims\" id=\"claims-table\">\n<colgroup><col style=\"width:5%\"><col style=\"width:31%\">"
+              "<col style=\"width:20%\"><col style=\"width:8%\"><col style=\"width:12%\"><col style=\"width:17%\">"
+              "<col style=\"width:7%\"></colgroup>\n<thead><tr><th>ID</th><th>Claim (the paper's statement as a check)</th>"
+              "<th>Where the paper states it</th><th>Kind</th><th>Threshold</th><th>Measured</th><th>Result</th></tr>"
+              "</thead>\n<tbody>\n",
+              f);
     cJSON_ArrayForEach(c, claims) {
         int pass = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "pass"));
+        const char *kind = jstr(c, "kind");
         fputs("<tr><td>", f);
         html_text(f, jstr(c, "id"));
         fputs("</td><td>", f);
         html_text(f, jstr(c, "statement"));
         fputs("</td><td>", f);
         html_text(f, jstr(c, "source"));
+        fputs("</td><td class=\"kind\">", f);
+        html_text(f, kind ? kind : "unspecified");
         fputs("</td><td>", f);
         html_text(f, jstr(c, "threshold"));
         fputs("</td><td class=\"measured\">", f);
-        const char *mt = jstr(c, "measured_text");
-        double m;
-        if (mt && *mt) html_text(f, mt);
-        else if (jnum(c, "measured", &m)) fprintf(f, "%.4g", m);
-        else fputs("n/a", f);
-        fprintf(f, "</td><td class=\"%s\">%s</td></tr>\n", pass ? "pass" : "fail", pass ? "PASS" : "FAIL");
+        measured_cell(f, c);
+        if (r->is_control && pass && claim_is_learned(c))
+            fputs("</td><td class=\"flag\">PASS<br>(learned claim passes untrained)</td>", f);
+        else
+            fprintf(f, "</td><td class=\"%s\">%s</td>", pass ? "pass" : "fail", pass ? "PASS" : "FAIL");
+        if (ctrl) {
+            const cJSON *cc = find_claim(ctrl, jstr(c, "id"));
+            if (!cc) {
+                fputs("<td class=\"none\">not recorded</td><td class=\"none\">n/a</td>", f);
+            } else {
+                int cpass = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cc, "pass"));
+                fputs("<td class=\"measured\">", f);
+                measured_cell(f, cc);
+                if (cpass && claim_is_learned(c))
+                    fputs("</td><td class=\"flag\">PASS<br>(learned claim passes untrained)</td>", f);
+                else
+                    fprintf(f, "</td><td class=\"%s\">%s</td>", cpass ? "pass" : "fail", cpass ? "PASS" : "FAIL");
+            }
+        }
+        fputs("</tr>\n", f);
     }
     fputs("</tbody>\n</table>\n", f);
+    if (ctrl) {
+        fputs("<p class=\"muted\">Untrained control: the same run with learning disabled (<a href=\"", f);
+        html_url(f, ctrl->slug);
+        fputs(".html\">its page</a>). A <em>learned</em> claim is a property training must produce and should FAIL "
+              "there; a <em>structural</em> one (an identity, closed form, solver optimality or a property of the "
+              "architecture) may pass.</p>\n",
+              f);
+    }
+}
+
+/* "k of n learned claims fail untrained" for a control run. */
+static void control_badge(FILE *f, const rep_run *ctrl) {
+    int ok = ctrl->learned > 0 && ctrl->learned_pass == 0;
+    fprintf(f, "<span class=\"badge %s\">%d / %d learned fail untrained</span>", ok ? "pass" : "fail",
+            ctrl->learned - ctrl->learned_pass, ctrl->learned);
+    if (ctrl->learned_pass > 0) {
+        fputs("<br><span class=\"muted\">pass untrained:", f);
+        const cJSON *c;
+        cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(ctrl->summary, "claims")) {
+            if (!claim_is_learned(c) || !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "pass"))) continue;
+            fputc(' ', f);
+            html_text(f, jstr(c, "id"));
+        }
+        fputs("</span>", f);
+    }
 }
 
 static void figures(FILE *f, const rep_run *r, const char *out_dir) {
@@ -367,7 +484,8 @@ static void raw_links(FILE *f, const rep_run *r, const char *out_dir) {
     fputs("</ul>\n", f);
 }
 
-static int write_run_page(const rep_run *r, const char *out_dir, char *err, size_t errlen) {
+static int write_run_page(const rep_run *runs, int k, const char *out_dir, char *err, size_t errlen) {
+    const rep_run *r = &runs[k], *ctrl = !r->is_control && r->pair >= 0 ? &runs[r->pair] : NULL;
     char path[1400];
     snprintf(path, sizeof path, "%s/%s.html", out_dir, r->slug);
     FILE *f = fopen(path, "w");
@@ -406,7 +524,24 @@ static int write_run_page(const rep_run *r, const char *out_dir, char *err, size
     if (jnum(s, "threads", &threads) && threads > 0) fprintf(f, "%.0f thread(s) · ", threads);
     if (jnum(s, "wall_seconds", &wall)) fprintf(f, "%.1f s wall · ", wall);
     claims_badge(f, r);
+    if (ctrl) {
+        fputs(" · untrained control: ", f);
+        control_badge(f, ctrl);
+    }
     fputs("</p>\n", f);
+    if (r->is_control) {
+        fputs("<p class=\"lead\"><strong>Untrained control</strong>: this run has learning disabled (learning rates "
+              "zero or training skipped), everything else as in the trained run; every <em>learned</em> claim should "
+              "FAIL here. ",
+              f);
+        control_badge(f, r);
+        if (r->pair >= 0) {
+            fputs(" · <a href=\"", f);
+            html_url(f, runs[r->pair].slug);
+            fputs(".html\">the trained run</a>", f);
+        }
+        fputs("</p>\n", f);
+    }
     /* The exact command behind this page (config.json is the resolved config). */
     if (exp) {
         fputs("<p class=\"muted\">Reproduce: <code>dynlab run ", f);
@@ -414,11 +549,17 @@ static int write_run_page(const rep_run *r, const char *out_dir, char *err, size
         fputs(" --config config.json", f);
         if (seed) fprintf(f, " --seed %s", seed);
         if (jnum(s, "threads", &threads) && threads > 0) fprintf(f, " --threads %.0f", threads);
-        fputs("</code> with this run's <a href=\"", f);
-        char rel[200];
+        if (r->is_control) fputs(" --control untrained", f);
+        char rel[200], cpath[1700];
         snprintf(rel, sizeof rel, "assets/%s/config.json", r->slug);
-        html_url(f, rel);
-        fputs("\">config.json</a></p>\n", f);
+        snprintf(cpath, sizeof cpath, "%s/%s", out_dir, rel);
+        if (rep_is_file(cpath)) { /* link only what was copied */
+            fputs("</code> with this run's <a href=\"", f);
+            html_url(f, rel);
+            fputs("\">config.json</a></p>\n", f);
+        } else {
+            fputs("</code> (this run has no config.json)</p>\n", f);
+        }
     }
 
     fputs("<h2 id=\"paper\">What the paper claims</h2>\n<p class=\"lead\">", f);
@@ -426,7 +567,7 @@ static int write_run_page(const rep_run *r, const char *out_dir, char *err, size
     if (summary && *summary) html_text(f, summary);
     else fputs("<span class=\"none\">No summary recorded.</span>", f);
     fputs("</p>\n<h2 id=\"claims\">Claims checked on this run</h2>\n", f);
-    claims_table(f, r);
+    claims_table(f, r, ctrl);
     fputs("<h2 id=\"figures\">Figures</h2>\n", f);
     figures(f, r, out_dir);
     fputs("<h2 id=\"final\">Final values</h2>\n", f);
@@ -451,23 +592,44 @@ static int write_index(const rep_run *runs, int n, const char *out_dir, char *er
         snprintf(err, errlen, "cannot write %s", path);
         return -1;
     }
-    int passed = 0, total = 0, all_ok = 0;
+    /* Totals over the trained runs; a control run paired with a trained run
+     * is shown in that run's row, not as a system of its own. */
+    int passed = 0, total = 0, all_ok = 0, shown = 0, controls = 0, learned = 0, learned_pass = 0;
     for (int k = 0; k < n; k++) {
+        if (runs[k].is_control) {
+            controls++;
+            learned += runs[k].learned;
+            learned_pass += runs[k].learned_pass;
+            if (runs[k].pair < 0) shown++;
+            continue;
+        }
+        shown++;
         passed += runs[k].passed;
         total += runs[k].total;
         all_ok += runs[k].passed == runs[k].total;
     }
+    int trained = n - controls;
     page_head(f, "dynlab report");
     fputs("<h1>dynlab report</h1>\n", f);
     fprintf(f,
             "<p class=\"lead\">%d run%s · <span class=\"badge %s\">%d of %d claims pass</span> · %d of %d "
-            "system%s with every claim passing</p>\n",
-            n, n == 1 ? "" : "s", passed == total ? "pass" : "fail", passed, total, all_ok, n, n == 1 ? "" : "s");
-    fputs("<table class=\"systems\" id=\"systems-table\">\n<thead><tr><th>System</th><th>Paper</th><th>Claims</th>"
-          "<th>Wall time</th><th>Figure</th></tr></thead>\n<tbody>\n",
+            "system%s with every claim passing",
+            trained, trained == 1 ? "" : "s", passed == total ? "pass" : "fail", passed, total, all_ok, trained,
+            trained == 1 ? "" : "s");
+    if (controls)
+        fprintf(f,
+                " · %d untrained control%s: <span class=\"badge %s\">%d of %d learned claims fail untrained</span>",
+                controls, controls == 1 ? "" : "s", learned_pass == 0 ? "pass" : "fail", learned - learned_pass,
+                learned);
+    fputs("</p>\n", f);
+    fputs("<table class=\"systems\" id=\"systems-table\">\n<thead><tr><th>System</th><th>Paper</th><th>Claims</th>",
           f);
+    if (controls) fputs("<th>Untrained control</th>", f);
+    fputs("<th>Wall time</th><th>Figure</th></tr></thead>\n<tbody>\n", f);
+    (void)shown;
     for (int k = 0; k < n; k++) {
         const rep_run *r = &runs[k];
+        if (r->is_control && r->pair >= 0) continue;
         const cJSON *s = r->summary;
         const char *exp = jstr(s, "experiment"), *title = jstr(s, "title"), *preset = jstr(s, "preset");
         double wall;
@@ -477,6 +639,7 @@ static int write_index(const rep_run *runs, int n, const char *out_dir, char *er
         fputs(".html\"><strong>", f);
         html_text(f, exp ? exp : r->slug);
         fputs("</strong></a><br><span class=\"muted\">", f);
+        if (r->is_control) fputs("untrained control, ", f);
         if (preset) html_text(f, preset);
         if (seed) fprintf(f, "%sseed %s", preset ? ", " : "", seed);
         fputs("</span></td><td>", f);
@@ -497,6 +660,19 @@ static int write_index(const rep_run *runs, int n, const char *out_dir, char *er
                 html_text(f, jstr(c, "id"));
             }
             fputs("</span>", f);
+        }
+        if (controls) {
+            const rep_run *ctrl = r->is_control ? r : r->pair >= 0 ? &runs[r->pair] : NULL;
+            fputs("</td><td>", f);
+            if (ctrl) {
+                fputs("<a href=\"", f);
+                html_url(f, ctrl->slug);
+                fputs(".html\">", f);
+                control_badge(f, ctrl);
+                fputs("</a>", f);
+            } else {
+                fputs("<span class=\"none\">not run</span>", f);
+            }
         }
         fputs("</td><td class=\"num\">", f);
         if (jnum(s, "wall_seconds", &wall)) fprintf(f, "%.1f s", wall);
@@ -551,13 +727,14 @@ int dl_report_write(const char *const *run_dirs, int n, const char *out_dir, cha
             make_slug(runs, k);
         }
     }
+    if (rc == 0) pair_controls(runs, n);
     if (rc == 0 && rep_mkdir_p(out_dir) != 0) {
         snprintf(err, errlen, "cannot create output directory '%s'", out_dir);
         rc = -1;
     }
     for (int k = 0; k < n && rc == 0; k++) {
         rc = copy_assets(&runs[k], out_dir, err, errlen);
-        if (rc == 0) rc = write_run_page(&runs[k], out_dir, err, errlen);
+        if (rc == 0) rc = write_run_page(runs, k, out_dir, err, errlen);
     }
     if (rc == 0) rc = write_index(runs, n, out_dir, err, errlen);
     for (int k = 0; k < n; k++) {
