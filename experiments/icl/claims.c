@@ -109,7 +109,7 @@ void icl_claims(dl_run *run, const icl_cfg *c, const icl_outcome *o) {
         double Lb = exp(s->fit.x_break), gain = s->fit.sse2 > 0 ? s->fit.sse1 / s->fit.sse2 : INFINITY;
         double ratio = Lb / s->L_pred;
         snprintf(txt, sizeof txt,
-                 "break L=%.2f = %.2f L* (L* = %.2f); slope %.2f below, %.2f above; SSE %.3f vs %.3f line; %d/%d conv",
+                 "break %.2f = %.2f L* (L*=%.2f); slopes %.2f/%.2f; SSE %.3f vs %.3f; %d/%d conv",
                  Lb, ratio, s->L_pred, s->fit.slope_lo, s->fit.slope_hi, s->fit.sse2, s->fit.sse1, conv, s->n);
         int pass = conv == s->n && s->n >= 5 && fabs(s->fit.slope_hi - s->fit.slope_lo) >= 1 && gain >= 4 &&
                    ratio >= 0.5 && ratio <= 2 && s->fit.slope_lo >= -3 && s->fit.slope_lo <= -1;
