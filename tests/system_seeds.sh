@@ -2,13 +2,11 @@
 # Shared body of the system tests: run EXP's quick preset on seeds 1..5 (seed 1
 # under the sanitizers, DYNLAB_SANITIZED=1), require every claim in CLAIMS to
 # be present and passing (tests/check_claims.py), and every named plot to
-# have been written (its .dat file; the PNG needs gnuplot).
+# have been written (its .dat file; the PNG needs gnuplot). ALLOW_FAIL=C3,...
+# names claims that must be present but may fail: documented findings (the
+# system's docs/papers page shows the measurement), never a way to hide one.
 #
-#   tests/system_seeds.sh EXP C1,C2,... [PLOT_STEM...]
-#
-# ALLOW_FAIL=C3b,... names claims that are documented findings (they fail
-# honestly on the quick preset; docs/papers/EXP.md shows the measurement):
-# they must be present but may fail.
+#   [ALLOW_FAIL=C3] tests/system_seeds.sh EXP C1,C2,... [PLOT_STEM...]
 set -u
 exp=${1:?usage: system_seeds.sh EXP CLAIMS [PLOT...]}
 claims=${2:?usage: system_seeds.sh EXP CLAIMS [PLOT...]}

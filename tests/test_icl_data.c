@@ -133,6 +133,12 @@ static void test_analysis(void **state) {
     double x[] = {0, 1, 2, 1.5, 1.6, 1.4, 3};
     assert_int_equal(icl_sign_changes(x, 7, 0), 4);
     assert_int_equal(icl_sign_changes(x, 7, 0.15), 2); /* +0.1 and -0.2 ... the 0.1 step is ignored */
+    /* turns with hysteresis: up to 2, back to 1.4 (a turn), up to 3 (a turn);
+     * with hysteresis 0.7 the dip of 0.6 does not count */
+    assert_int_equal(icl_turns(x, 7, 0.15), 2);
+    assert_int_equal(icl_turns(x, 7, 0.7), 0);
+    double mono[] = {3, 2, 1.999999, 2.0000001, 1, 0};
+    assert_int_equal(icl_turns(mono, 6, 0.01), 0); /* a rounding-level wiggle is no turn */
     double h[] = {0, 0.2, 0.6, 0.9, 1.0};
     assert_int_equal(icl_half_way(h, 5), 2);
     /* broken line: slope -2 below log 3, 0 above */

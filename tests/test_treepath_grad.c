@@ -18,11 +18,12 @@ static double loss_of(const tp_model *m, const tp_batch *b) {
     return l;
 }
 
-static void check_task(int task, int S, int depth) {
+static void check_task(int task, int S, int depth, int shared) {
     dl_params ps;
     dl_params_init(&ps);
     tp_model m;
     tp_model_init(&m, &ps, task, S);
+    if (shared) tp_model_share_values(&m); /* forward.head_values=shared */
     dl_rng r;
     dl_rng_init(&r, 11, (uint64_t)task);
     /* random weights of order 1 so every softmax is far from uniform */
@@ -82,9 +83,10 @@ static void check_task(int task, int S, int depth) {
     dl_params_free(&ps);
 }
 
-static void test_grad_backward(void **state) { (void)state; check_task(TP_TASK_BACKWARD, 31, 3); }
-static void test_grad_forward(void **state) { (void)state; check_task(TP_TASK_FORWARD, 25, 3); }
-static void test_grad_nocot(void **state) { (void)state; check_task(TP_TASK_NOCOT, 25, 2); }
+static void test_grad_backward(void **state) { (void)state; check_task(TP_TASK_BACKWARD, 31, 3, 0); }
+static void test_grad_forward(void **state) { (void)state; check_task(TP_TASK_FORWARD, 25, 3, 0); }
+static void test_grad_nocot(void **state) { (void)state; check_task(TP_TASK_NOCOT, 25, 2, 0); }
+static void test_grad_forward_shared(void **state) { (void)state; check_task(TP_TASK_FORWARD, 25, 3, 1); }
 
 /* At zero init the attention is uniform over the context and the backward
  * gradient of B has the closed form sum_q sum_j (1/n)(g_j - gbar) e_{x_q} e_{x_j}^T. */
@@ -116,6 +118,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_grad_backward),
         cmocka_unit_test(test_grad_forward),
+        cmocka_unit_test(test_grad_forward_shared),
         cmocka_unit_test(test_grad_nocot),
         cmocka_unit_test(test_zero_init_uniform),
     };

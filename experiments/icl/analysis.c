@@ -24,6 +24,25 @@ int icl_sign_changes(const double *x, int n, double tol) {
     return changes;
 }
 
+int icl_turns(const double *x, int n, double h) {
+    if (n < 2 || !(h > 0)) return 0;
+    int dir = 0, turns = 0;
+    double ext = x[0];
+    for (int i = 1; i < n; i++) {
+        if (dir == 0) {
+            if (x[i] - ext >= h) { dir = 1; ext = x[i]; }
+            else if (ext - x[i] >= h) { dir = -1; ext = x[i]; }
+        } else if (dir > 0) {
+            if (x[i] > ext) ext = x[i];
+            else if (ext - x[i] >= h) { turns++; dir = -1; ext = x[i]; }
+        } else {
+            if (x[i] < ext) ext = x[i];
+            else if (x[i] - ext >= h) { turns++; dir = 1; ext = x[i]; }
+        }
+    }
+    return turns;
+}
+
 /* Least squares of y = c + s x; returns SSE. */
 static double line(const double *x, const double *y, int n, double *s, double *c) {
     double mx = 0, my = 0, sxx = 0, sxy = 0;

@@ -80,10 +80,12 @@ static int data_opts(const icl_cfg *c, double L, int unseen, icl_data_opts *o, c
     return icl_data_check(o, err, n);
 }
 
-static void train_opts(const icl_cfg *c, icl_train_opts *t) {
+/* The untrained control (`--control untrained`) keeps every option and sets
+ * the step size to zero. */
+static void train_opts(const icl_cfg *c, dl_run *run, icl_train_opts *t) {
     memset(t, 0, sizeof *t);
     t->steps = c->steps; t->batch = c->batch; t->log_every = c->log_every;
-    t->n_train = c->n_train; t->lr = c->lr; t->init_std = c->init_std; t->eval_size = c->eval_size; t->target = c->target;
+    t->n_train = c->n_train; t->lr = dl_run_untrained(run) ? 0 : c->lr; t->init_std = c->init_std; t->eval_size = c->eval_size; t->target = c->target;
 }
 
 static int run_sweep(dl_run *run, const icl_cfg *c, icl_sweep *s, char *err, size_t n) {
@@ -103,7 +105,7 @@ static int run_sweep(dl_run *run, const icl_cfg *c, icl_sweep *s, char *err, siz
         dl_rng_init(&r, run->seed, 300); /* common random numbers: only L changes */
         icl_batch_draw(&es, &o, &r);
         icl_train_opts t;
-        train_opts(c, &t);
+        train_opts(c, run, &t);
         t.steps = c->sweep_steps;
         t.batch = c->sweep_batch;
         t.log_every = 0;
@@ -173,7 +175,7 @@ static int icl_run(const void *vcfg, dl_run *run) {
     dl_rng_init(&r, run->seed, 2);
     icl_batch_draw(&eu, &ou, &r);
     icl_train_opts t;
-    train_opts(c, &t);
+    train_opts(c, run, &t);
     if (icl_train(&o, &t, &es, &eu, run->seed, 10, &oc->main, err, sizeof err)) {
         dl_log(run, "error: %s", err);
         goto done;

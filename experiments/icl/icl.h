@@ -142,6 +142,10 @@ void icl_evaluate(const float *W, const icl_batch *b, int K, icl_eval *e);
 int icl_half_way(const double *x, int n);
 /* Sign changes of the step-to-step difference, ignoring |diff| <= tol. */
 int icl_sign_changes(const double *x, int n, double tol);
+/* Direction reversals of x with hysteresis h: a turn counts once the series
+ * has moved back by at least h from its extreme since the last turn (so
+ * rounding-level wiggles never count). */
+int icl_turns(const double *x, int n, double h);
 /* Two-segment fit of y against x (continuous at the break, break searched on
  * a grid between the 2nd and the (n-1)th point): slopes, break x, SSE of the
  * fit and of the single line. */
@@ -167,11 +171,18 @@ typedef struct icl_outcome {
 } icl_outcome;
 
 typedef struct icl_osc { int total, pairs, best, best_j, best_k; } icl_osc;
-/* Sign changes of every irrelevant logit W[j][k] (j != k) over the steps. */
+/* Turns of every irrelevant logit W[j][k] (j != k) over the steps, each with
+ * hysteresis ICL_OSC_REL of that logit's own range: total turns, logits with
+ * at least one turn, the most turns of one logit and which. */
+#define ICL_OSC_REL 0.01
 void icl_oscillation(const icl_trace *t, int K, icl_osc *o);
-/* Steps for the mean relevant logit to rise by D and for the mean irrelevant
- * logit to fall by D = half its total fall. */
-void icl_speeds(const icl_trace *t, int K, int *t_rel, int *t_irr, double *D);
+/* Stage-wise dynamics of the main run (claim 2):
+ *   rise       relevant mass at the end minus at step 0;
+ *   frac_half  first evaluation step where the relevant mass has covered half
+ *              of its total rise, as a fraction of the run's steps;
+ *   late_gain  relevant mass gained over the second half of the run. */
+typedef struct icl_stages { double rise, frac_half, late_gain; } icl_stages;
+void icl_stagewise(const icl_trace *t, int steps, icl_stages *s);
 struct icl_cfg;
 void icl_claims(dl_run *run, const struct icl_cfg *c, const icl_outcome *o);
 void icl_plots(dl_run *run, const struct icl_cfg *c, const icl_outcome *o);

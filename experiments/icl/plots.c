@@ -44,7 +44,7 @@ static void logits_plot(dl_run *run, const icl_cfg *c, const icl_trace *t) {
                       .flags = DL_PLOT_LOGX};
     dl_plot_lines(run, "logits_relevant_vs_irrelevant",
                   "Relevant logit rise versus irrelevant logit fall (sign flipped) per step: the relevant one "
-                  "moves several times faster (claim 2)",
+                  "moves K-1 times faster: the mean irrelevant logit is -A/(K-1), a softmax shift invariance",
                   &o, s, 2);
     free(x);
     free(b);

@@ -128,7 +128,16 @@ int icl_train(const icl_data_opts *o, const icl_train_opts *t, const icl_batch *
     record_eval(&res->tr, 0, W->data, K, es, eu);
     if (fixed) icl_batch_draw(&b, o, &r);
     int step = 0;
-    for (step = 1; step <= t->steps; step++) {
+    /* With a zero step size W never moves: a run that stops at the target
+     * and has not reached it at step 0 never will (the untrained control's
+     * sweep), so the remaining steps are skipped. */
+    int frozen = t->lr == 0 && t->stop_at_target;
+    if (frozen) {
+        icl_eval e;
+        icl_evaluate(W->data, es, K, &e);
+        if (t->target > 0 && e.nloss <= t->target) res->hit = 0;
+    }
+    for (step = 1; step <= (frozen ? 0 : t->steps); step++) {
         if (!fixed) icl_batch_draw(&b, o, &r);
         dl_tensor *loss = icl_forward(g, W, &b, NULL, NULL);
         if (!isfinite(loss->data[0])) {
@@ -155,7 +164,7 @@ int icl_train(const icl_data_opts *o, const icl_train_opts *t, const icl_batch *
             if (res->hit >= 0 && t->stop_at_target) break;
         }
     }
-    res->steps_done = step > t->steps ? t->steps : step;
+    res->steps_done = frozen ? 0 : step > t->steps ? t->steps : step;
     if (res->tr.n == 0 || res->tr.step[res->tr.n - 1] != res->steps_done)
         record_eval(&res->tr, res->steps_done, W->data, K, es, eu);
     memcpy(res->W, W->data, sizeof(float) * (size_t)d * d);

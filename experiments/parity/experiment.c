@@ -184,10 +184,14 @@ static int pa_run(const void *vcfg, dl_run *run) {
         make_test(&te_par, c, PA_TASK_PARITY, run->seed))
         goto oom;
     double t0 = dl_now();
+    /* The untrained control: both step sizes zero in every training run. */
+    const int untrained = dl_run_untrained(run);
+    const double lr_attn = untrained ? 0 : c->lr_attn, lr_linear = untrained ? 0 : c->lr_linear;
+    res->pos_first = mc.pos == PA_POS_FIRST;
 
     /* 1. Even pairs, with the two-phase / max-margin measurements. */
     if (pa_model_init(&mep, &mc, run->seed, 10)) goto oom;
-    pa_train_cfg tc = {"even_pairs", c->steps, c->lr_attn, c->lr_linear, c->phase1_steps,
+    pa_train_cfg tc = {"even_pairs", c->steps, lr_attn, lr_linear, c->phase1_steps,
                        c->freeze2, c->log_points, c->svm_sweeps, c->svm_tol};
     if (pa_train(&tc, &mep, &tr_ep, run, &res->ep)) goto done;
     log_train(run, "even_pairs", &res->ep);
@@ -200,7 +204,7 @@ static int pa_run(const void *vcfg, dl_run *run) {
 
     /* 3. Parity via CoT in training. */
     if (pa_model_init(&mcot, &mc, run->seed, 11)) goto oom;
-    pa_train_cfg tcc = {"cot_trained", c->cot_steps, c->lr_attn, c->lr_linear, 0, 0,
+    pa_train_cfg tcc = {"cot_trained", c->cot_steps, lr_attn, lr_linear, 0, 0,
                         c->log_points, c->svm_sweeps, c->svm_tol};
     if (pa_train(&tcc, &mcot, &tr_cot, run, &res->cot)) goto done;
     log_train(run, "cot_trained", &res->cot);
@@ -209,7 +213,7 @@ static int pa_run(const void *vcfg, dl_run *run) {
 
     /* 4. Parity without CoT: the same model trained on the parity label directly. */
     if (pa_model_init(&mnc, &mc, run->seed, 12)) goto oom;
-    pa_train_cfg tcn = {"no_cot", c->nocot_steps, c->lr_attn, c->lr_linear, 0, 0, c->log_points,
+    pa_train_cfg tcn = {"no_cot", c->nocot_steps, lr_attn, lr_linear, 0, 0, c->log_points,
                         c->svm_sweeps, c->svm_tol};
     if (pa_train(&tcn, &mnc, &tr_par, run, &res->nocot)) goto done;
     log_train(run, "no_cot", &res->nocot);

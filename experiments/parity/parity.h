@@ -157,6 +157,7 @@ double pa_direct_acc(const pa_model *m, const pa_set *test, double *acc_len);
 typedef struct pa_results {
     pa_train_out ep, cot, nocot;
     int phase1_steps, train_max_len, test_min_len, test_max_len;
+    int pos_first;             /* model.pos=first (the first-position flag) */
     double ep_test_acc;        /* even pairs, held-out lengths */
     double cot_infer_acc;      /* parity, CoT at inference with the even-pairs model */
     double cot_train_acc;      /* parity, CoT-trained model */

@@ -62,7 +62,7 @@ static const tp_example *query_ctx(const tp_batch *b, int q, const tp_token **ct
 }
 
 void tp_attn_forward(const tp_model *m, const tp_batch *b, float *out, float **alpha) {
-    int S = m->S, D = m->out_dim;
+    int D = m->out_dim;
     float *scratch = NULL;
     if (!alpha) scratch = malloc(sizeof(float) * TP_MAX_SEQ);
     memset(out, 0, sizeof(float) * (size_t)b->n_q * (size_t)D);
@@ -74,12 +74,7 @@ void tp_attn_forward(const tp_model *m, const tp_batch *b, float *out, float **a
         for (int h = 0; h < m->n_heads; h++) {
             float *a = alpha ? alpha[h] + b->a_off[q] : scratch;
             tp_head_attend(m, h, ctx, n, a);
-            if (m->value[h] == TP_V_NODE) {
-                for (int j = 0; j < n; j++)
-                    if (ctx[j].y >= 0) o[ctx[j].y] += a[j];
-            } else {
-                for (int j = 0; j < n; j++) o[S + ctx[j].sig] += a[j];
-            }
+            for (int j = 0; j < n; j++) tp_value_add(m, h, &ctx[j], a[j], o);
         }
     }
     free(scratch);
@@ -100,9 +95,7 @@ void tp_attn_backward(const tp_model *m, const tp_batch *b, float *const *alpha,
             /* g_j = <dL/dout, V z_j>;  dL/ds_j = alpha_j (g_j - sum_i alpha_i g_i). */
             double gbar = 0;
             for (int j = 0; j < n; j++) {
-                float g;
-                if (m->value[h] == TP_V_NODE) g = ctx[j].y >= 0 ? go[ctx[j].y] : 0.0f;
-                else g = go[S + ctx[j].sig];
+                float g = tp_value_dot(m, h, &ctx[j], go);
                 gj[j] = g;
                 gbar += (double)a[j] * g;
             }

@@ -9,6 +9,8 @@
  * fixed per head (not trained):
  *     TP_V_NODE   reads the y slot:  out[0:S]     += sum_j alpha_j e_{y_j}
  *     TP_V_STAGE  reads the signal:  out[S:S+2]   += sum_j alpha_j e_{sig_j}
+ *     TP_V_BOTH   reads both (the `forward.head_values=shared` knob: the two
+ *                 heads share one value map, so no role is given to either)
  * The loss is 1/2 ||out - target||^2 averaged over the queries of the batch.
  * tp_attn_op() runs this as one fused op on the autograd tape. */
 #ifndef TREEPATH_ATTN_H
@@ -17,7 +19,7 @@
 #include "dynlab/core.h"
 #include "treepath/tokens.h"
 
-enum { TP_V_NODE = 0, TP_V_STAGE = 1 };
+enum { TP_V_NODE = 0, TP_V_STAGE = 1, TP_V_BOTH = 2 };
 #define TP_MAX_HEADS 2
 
 typedef struct tp_model {
@@ -28,6 +30,19 @@ typedef struct tp_model {
     dl_tensor *B[TP_MAX_HEADS]; /* [S, S] node block of W_KQ */
     dl_tensor *T[TP_MAX_HEADS]; /* [TP_NTYPES, TP_NTYPES] type block */
 } tp_model;
+
+/* Add head h's value of token z, weighted by a, to out (tp_value_dot is the
+ * inner product of that value with a vector g of out's shape). */
+static inline void tp_value_add(const tp_model *m, int h, const tp_token *z, float a, float *out) {
+    if (m->value[h] != TP_V_STAGE && z->y >= 0) out[z->y] += a;
+    if (m->value[h] != TP_V_NODE) out[m->S + z->sig] += a;
+}
+static inline float tp_value_dot(const tp_model *m, int h, const tp_token *z, const float *g) {
+    float v = 0;
+    if (m->value[h] != TP_V_STAGE && z->y >= 0) v += g[z->y];
+    if (m->value[h] != TP_V_NODE) v += g[m->S + z->sig];
+    return v;
+}
 
 /* A batch of queries: query q is step k of example e with context length n. */
 typedef struct tp_batch {

@@ -1,4 +1,7 @@
-/* Claims of issue 7 (arXiv 2508.08222), each a check on this run's metrics. */
+/* Claims of arXiv 2508.08222 (docs/papers/treepath.md), each a check on this
+ * run's metrics. C1-C4 are learned (each fails under `--control untrained`);
+ * C5 is structural: the symmetry is exact by the group invariance of the
+ * batch, whatever the learning rate. */
 #include "treepath/claims.h"
 
 #include <math.h>
@@ -39,12 +42,13 @@ void tp_claims(dl_run *run, const tp_results *r) {
                    off <= TP_OFFDIAG_FRAC * d && acc >= TP_ACC_MIN;
         snprintf(txt, sizeof txt, "loss %.2g->%.2g, diag %.3g%s, max|off| %.3g, acc %.4f", l0, l1,
                  d, mono ? " (monotone)" : " (NOT monotone)", off, acc);
-        dl_claim_add(run, "C1",
+        dl_claim_check(run, DL_CLAIM_LEARNED, "C1",
                      "Backward (1 head): train loss -> ~0, diagonal of H=A^T B A grows while the "
                      "off-diagonal stays small, exact goal->root path on unseen random trees",
-                     "abstract; spec A 3.3/3.5 P1-P2 (Thm 3-4); issue 7 claim 1",
-                     "loss<=1% of init, diag up, min diag>0, max|off|<=0.1*diag, acc>=0.99", acc, txt,
-                     pass);
+                     "abstract: a one-layer transformer provably learns backward reasoning and "
+                     "generalises to unseen trees (Thm 3-4); docs/papers/treepath.md",
+                     "loss<=1% of init, diag up, min diag>0, max|off|<=0.1*diag, acc>=0.99",
+                     l0 > 0 ? l1 / l0 : NAN, txt, pass); /* measured: final/initial loss */
     }
     /* C2: forward. */
     {
@@ -60,14 +64,21 @@ void tp_claims(dl_run *run, const tp_results *r) {
         double acc = r->evf.answer_acc;
         int pass = l1 <= TP_NEAR_ZERO_FRAC * l0 && all && ratio >= TP_PHASE_RATIO &&
                    acc >= TP_ACC_MIN;
-        snprintf(txt, sizeof txt, "loss %.2g->%.2g, half-steps %g/%g/%g/%g, acc %.4f", l0, l1,
-                 r->phase_step[0], r->phase_step[1], r->phase_step[2], r->phase_step[3], acc);
-        dl_claim_add(run, "C2",
+        /* where the 1% bound is first met, to show its margin within the budget */
+        double hit = NAN;
+        for (int i = 0; i < r->hf.n; i++)
+            if (r->hf.col[TP_L_LOSS][i] <= TP_NEAR_ZERO_FRAC * l0) { hit = r->hf.step[i]; break; }
+        double last_step = r->hf.n ? r->hf.step[r->hf.n - 1] : NAN;
+        snprintf(txt, sizeof txt, "loss %.2g->%.2g (1%% at step %g of %g), half-steps %g/%g/%g/%g, acc %.4f", l0,
+                 l1, hit, last_step, r->phase_step[0], r->phase_step[1], r->phase_step[2], r->phase_step[3], acc);
+        dl_claim_check(run, DL_CLAIM_LEARNED, "C2",
                      "Forward (2 heads): train loss -> ~0 in distinct phases (stage signal, "
                      "forward traversal, backward traversal, root switch halve at separate "
                      "times), exact root->goal path on unseen random trees",
-                     "abstract; spec A 3.3/3.5 P3-P4 (Thm 5-6); issue 7 claim 2",
-                     "loss<=1% of init, latest/earliest half-step>=4, acc>=0.99", acc, txt, pass);
+                     "abstract: forward reasoning with multi-phase training dynamics, generalising to "
+                     "unseen trees (Thm 5-6); docs/papers/treepath.md",
+                     "loss<=1% of init, latest/earliest half-step>=4, acc>=0.99", l0 > 0 ? l1 / l0 : NAN,
+                     txt, pass); /* measured: final/initial loss, the tightest of the three */
     }
     /* C3: specialisation. Traversal-head mass on the answer token, pooled over all
      * teacher-forced test queries; stage switch under greedy decoding. */
@@ -84,12 +95,19 @@ void tp_claims(dl_run *run, const tp_results *r) {
         int pass = mass >= TP_ATTN_MIN && h2root >= TP_ATTN_MIN && sw >= TP_ACC_MIN;
         snprintf(txt, sizeof txt, "h1 path %.3f (b %.3f, root %.3f, f %.3f); h2 root->R %.3f; switch %.4f",
                  mass, r->evf.attn_path[0], r->evf.attn_path[1], r->evf.attn_path[2], h2root, sw);
-        dl_claim_add(run, "C3",
-                     "Heads specialise: head 1 attends to the path edge it traverses (edge list "
-                     "in stage b, stage-b CoT in stage f); head 2 attends to the root token at "
-                     "the root and switches stage exactly there",
-                     "abstract; spec A 3.2, 3.5 P3 (>90% attention) and P5; issue 7 claim 3",
-                     "h1 path mass>=0.9, h2 root mass>=0.9, switch acc>=0.99", sw, txt, pass);
+        dl_claim_check(run, DL_CLAIM_LEARNED, "C3",
+                     r->shared_values
+                         ? "Heads specialise with one shared value map (forward.head_values=shared): "
+                           "head 1 attends to the path edge it traverses, head 2 to the root token at "
+                           "the root, and the stage switches exactly there"
+                         : "Heads specialise, their roles given by our fixed value maps "
+                           "(forward.head_values=roles: head 1 reads nodes, head 2 the stage signal): "
+                           "head 1 attends to the path edge it traverses, head 2 to the root token at "
+                           "the root, and the stage switches exactly there",
+                     "abstract: the two heads specialise autonomously, one traversing, one switching "
+                     "stage at the root; >90% attention as in docs/papers/treepath.md",
+                     "h1 path mass>=0.9, h2 root mass>=0.9, switch acc>=0.99", fmin(mass, h2root), txt,
+                     pass); /* measured: the smaller attention mass */
     }
     /* C4: no chain of thought. */
     {
@@ -104,10 +122,11 @@ void tp_claims(dl_run *run, const tp_results *r) {
         }
         snprintf(txt, sizeof txt, "no-CoT %.4f (depth>=2: %.4f) vs CoT %.4f, same %d trees", acc,
                  n > 0 ? ok / n : NAN, r->evf.answer_acc, r->evn.n);
-        dl_claim_add(run, "C4",
+        dl_claim_check(run, DL_CLAIM_LEARNED, "C4",
                      "Without chain of thought (answer the first root->goal step directly) the "
                      "same one-layer model fails on the same unseen trees",
-                     "abstract (CoT lets shallow models solve what needs depth); issue 7 claim 4",
+                     "abstract: with intermediate chain-of-thought steps shallow multi-head "
+                     "transformers solve what would otherwise need depth; docs/papers/treepath.md",
                      "no-CoT acc<=0.5 while CoT acc>=0.99", acc, txt, pass);
     }
     /* C5: exact symmetry under zero init and permutation-symmetric data. */
@@ -123,10 +142,11 @@ void tp_claims(dl_run *run, const tp_results *r) {
         snprintf(txt, sizeof txt, "max defect %.2g over %d steps (loss %.2g->%.2g); random %.2g",
                  worst, r->hs.n ? (int)r->hs.step[r->hs.n - 1] : 0, s0, s1,
                  last(&r->hb, TP_L_ASYM));
-        dl_claim_add(run, "C5",
+        dl_claim_check(run, DL_CLAIM_STRUCTURAL, "C5",
                      "Zero init + permutation-symmetric data (AGL(1,S) orbit batches): all "
                      "diagonal entries of B stay equal and all off-diagonal entries stay equal",
-                     "spec A 3.5 P6; issue 7 claim 5",
+                     "abstract: training from zero initialisation; the exact invariance of the "
+                     "orbit batch, docs/papers/treepath.md",
                      "max_t max|B_ij - class mean|/max|B| <= 1e-5, loss down 10x", worst, txt, pass);
     }
 }

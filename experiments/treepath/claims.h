@@ -1,4 +1,4 @@
-/* The five claims of issue 7, checked on the run's own measurements. */
+/* The five claims of arXiv 2508.08222, checked on the run's own measurements. */
 #ifndef TREEPATH_CLAIMS_H
 #define TREEPATH_CLAIMS_H
 
@@ -12,11 +12,12 @@ typedef struct tp_results {
     double bw_diag_min;             /* min_i B_ii */
     double phase_step[4];           /* forward: first step each component falls below half */
     int sym_ran;
+    int shared_values;              /* forward.head_values=shared */
 } tp_results;
 
 /* Thresholds (sources in claims.c and docs/papers/treepath.md). */
 #define TP_NEAR_ZERO_FRAC 0.01   /* final train loss <= 1% of the loss at zero init */
-#define TP_ACC_MIN 0.99          /* exact-path accuracy on unseen trees (issue 7) */
+#define TP_ACC_MIN 0.99          /* exact-path accuracy on unseen trees (docs/papers/treepath.md) */
 #define TP_OFFDIAG_FRAC 0.1      /* off-diagonal <= 10% of the diagonal */
 #define TP_PHASE_RATIO 4.0       /* latest / earliest component half-time */
 #define TP_ATTN_MIN 0.9          /* traversal head mass on the path token (spec A §3.5 P3) */

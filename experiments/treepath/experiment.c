@@ -1,5 +1,5 @@
 /* System `treepath`: one-layer transformers learn backward and forward
- * path-finding in trees with chain of thought (arXiv 2508.08222; spec A §3). */
+ * path-finding in trees with chain of thought (arXiv 2508.08222; docs/papers/treepath.md). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +15,7 @@ typedef struct tp_cfg {
     int fw_depth, fw_labels, fw_batch, fw_steps;
     double fw_lr;
     int nc_steps;
+    char head_values[DL_STR_MAX];
     int test_trees, test_max_children, test_min_nodes, test_max_depth;
     int sym_steps, sym_base_trees, sym_depth, sym_labels;
     int log_every, eval_every;
@@ -35,6 +36,9 @@ static const dl_field tp_fields[] = {
     DL_FIELD_INT(tp_cfg, fw_batch, "forward.batch", 256, 1, 65536, "trees per SGD step (paper: 256)"),
     DL_FIELD_INT(tp_cfg, fw_steps, "forward.steps", 6000, 1, 10000000, "SGD steps"),
     DL_FIELD_DOUBLE(tp_cfg, fw_lr, "forward.lr", 0.2, 0, 1000, "learning rate (paper: 0.2)"),
+    DL_FIELD_ENUM(tp_cfg, head_values, "forward.head_values", "roles", "roles|shared",
+                  "two-head models' fixed value maps: roles = head 1 reads the node, head 2 the stage "
+                  "signal (our construction, the heads' roles given by it); shared = both heads read both"),
     DL_FIELD_INT(tp_cfg, nc_steps, "nocot.steps", 1000, 1, 10000000,
                  "SGD steps of the no-CoT baseline (forward trees, batch and lr)"),
     DL_FIELD_INT(tp_cfg, test_trees, "test.trees", 1024, 1, 1000000,
@@ -205,28 +209,35 @@ static int tp_run(const void *vcfg, dl_run *run) {
     make_test_set(c, c->fw_labels, TP_TASK_FORWARD, run->seed, 102, tf, ef, 1);
     make_test_set(c, c->fw_labels, TP_TASK_NOCOT, run->seed, 103, tf, en, 0);
     double t0 = dl_now();
+    /* The untrained control: every learning rate zero, all else identical. */
+    const int untrained = dl_run_untrained(run);
+    const double bw_lr = untrained ? 0 : c->bw_lr, fw_lr = untrained ? 0 : c->fw_lr;
+    const int shared = strcmp(c->head_values, "shared") == 0;
+    res.shared_values = shared;
 
     tp_train_cfg tcb = {"backward", TP_TASK_BACKWARD, TP_DATA_RANDOM, c->bw_depth, c->bw_labels,
-                        c->bw_batch, c->bw_steps, c->bw_lr, c->log_every, c->eval_every,
+                        c->bw_batch, c->bw_steps, bw_lr, c->log_every, c->eval_every,
                         run->seed, 1};
     tp_model_init(&mb, &pb, TP_TASK_BACKWARD, c->bw_labels);
     if (run_task(run, &tcb, &mb, &pb, tb, eb, nt, &res.hb, &res.evb)) goto done;
 
     tp_train_cfg tcf = {"forward", TP_TASK_FORWARD, TP_DATA_RANDOM, c->fw_depth, c->fw_labels,
-                        c->fw_batch, c->fw_steps, c->fw_lr, c->log_every, c->eval_every,
+                        c->fw_batch, c->fw_steps, fw_lr, c->log_every, c->eval_every,
                         run->seed, 2};
     tp_model_init(&mf, &pf, TP_TASK_FORWARD, c->fw_labels);
+    if (shared) tp_model_share_values(&mf);
     if (run_task(run, &tcf, &mf, &pf, tf, ef, nt, &res.hf, &res.evf)) goto done;
 
     tp_train_cfg tcn = {"nocot", TP_TASK_NOCOT, TP_DATA_RANDOM, c->fw_depth, c->fw_labels,
-                        c->fw_batch, c->nc_steps, c->fw_lr, c->log_every, c->eval_every,
+                        c->fw_batch, c->nc_steps, fw_lr, c->log_every, c->eval_every,
                         run->seed, 3};
     tp_model_init(&mn, &pn, TP_TASK_NOCOT, c->fw_labels);
+    if (shared) tp_model_share_values(&mn);
     if (run_task(run, &tcn, &mn, &pn, tf, en, nt, &res.hn, &res.evn)) goto done;
 
     if (c->sym_steps > 0) {
         tp_train_cfg tcs = {"symmetry", TP_TASK_BACKWARD, TP_DATA_ORBIT, c->sym_depth, c->sym_labels,
-                            c->sym_base_trees, c->sym_steps, c->bw_lr, 1, c->sym_steps + 1,
+                            c->sym_base_trees, c->sym_steps, bw_lr, 1, c->sym_steps + 1,
                             run->seed, 4};
         tp_model_init(&ms, &pss, TP_TASK_BACKWARD, c->sym_labels);
         if (run_task(run, &tcs, &ms, &pss, NULL, NULL, 0, &res.hs, NULL)) goto done;

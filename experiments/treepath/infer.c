@@ -25,13 +25,7 @@ int tp_decode(const tp_model *m, const tp_tree *t, int task, dl_rng *r, int *pre
         for (int h = 0; h < m->n_heads; h++) {
             tp_head_attend(m, h, tok, n, alpha);
             if (attn) memcpy(attn + ((size_t)h * n_out + k) * TP_MAX_SEQ, alpha, sizeof(float) * n);
-            for (int j = 0; j < n; j++) {
-                if (m->value[h] == TP_V_NODE) {
-                    if (tok[j].y >= 0) out[tok[j].y] += alpha[j];
-                } else {
-                    out[m->S + tok[j].sig] += alpha[j];
-                }
-            }
+            for (int j = 0; j < n; j++) tp_value_add(m, h, &tok[j], alpha[j], out);
         }
         int v = argmax(out, m->S);
         int s = m->out_dim > m->S ? argmax(out + m->S, 2) : TP_SB;

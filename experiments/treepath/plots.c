@@ -216,7 +216,7 @@ void tp_plots_attention(dl_run *run, const tp_model *m, const tp_tree *t, int ta
             }
             char stem[96], cap[256], title[160];
             const char *stage = task == TP_TASK_FORWARD ? (st == 0 ? "stage_b" : "stage_f") : "";
-            const char *role = m->value[h] == TP_V_NODE ? "traversal" : "stage control";
+            const char *role = m->value[h] == TP_V_NODE ? "traversal" : m->value[h] == TP_V_STAGE ? "stage control" : "shared value";
             snprintf(stem, sizeof stem, "%s_attention_head%d%s%s", prefix, h + 1, *stage ? "_" : "",
                      stage);
             snprintf(title, sizeof title, "%s head %d (%s)%s%s, goal depth %d", prefix, h + 1, role,

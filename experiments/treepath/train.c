@@ -26,6 +26,10 @@ void tp_model_init(tp_model *m, dl_params *ps, int task, int S) {
     }
 }
 
+void tp_model_share_values(tp_model *m) {
+    for (int h = 0; h < m->n_heads; h++) m->value[h] = TP_V_BOTH;
+}
+
 int tp_is_prime(int n) {
     if (n < 2) return 0;
     for (int d = 2; d * d <= n; d++)

@@ -48,6 +48,10 @@ void tp_history_free(tp_history *h);
 /* A zero-initialised model for the task: backward one head (node value),
  * forward/nocot two heads (traversal: node value, control: stage value). */
 void tp_model_init(tp_model *m, dl_params *ps, int task, int S);
+/* The `forward.head_values=shared` setting: every head reads node and stage
+ * through one value map, so no head is given a role by construction (with
+ * zero init the heads then receive identical gradients and stay identical). */
+void tp_model_share_values(tp_model *m);
 
 /* Train in place; evaluates on (trees, ex) every eval_every steps and at the
  * end when trees != NULL. Returns 0, or -1 if the loss stopped being finite. */
