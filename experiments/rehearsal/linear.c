@@ -105,7 +105,8 @@ void rh_ground_truths(const rh_lin_problem *P, double *ws, void *rng)
 {
     double *base = malloc(sizeof(double) * (size_t)(P->T + 2) * P->p);
     if (!base) return;
-    draw_base(P, base, rng);
+    if (P->family == RH_FAM_E) memset(base, 0, sizeof(double) * (size_t)(P->T + 2) * P->p); /* deterministic */
+    else draw_base(P, base, rng);
     assemble(P, base, ws);
     free(base);
 }
@@ -336,4 +337,15 @@ int rh_lin_draw(const rh_lin_problem *P, const double *dvals, int nd, int sr_rev
         if (strategies(&Pd, sr_reverse, untrained, seed, stream, k, &out[q])) return -1;
     }
     return 0;
+}
+
+int rh_lin_given(const rh_lin_problem *P, const double *X, const double *y, const double *wstar, int sr_reverse,
+                 rh_lin_work *k, rh_draw *out)
+{
+    const int p = P->p, n = P->n, T = P->T;
+    memcpy(k->X, X, sizeof(double) * (size_t)T * n * p);
+    memcpy(k->y, y, sizeof(double) * (size_t)T * n);
+    memcpy(k->wstar, wstar, sizeof(double) * (size_t)T * p);
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, T * n, p, 1.0, k->X, p, 0.0, k->gram, T * n);
+    return strategies(P, sr_reverse, 0, 0, 0, k, out);
 }

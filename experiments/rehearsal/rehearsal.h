@@ -93,6 +93,10 @@ void rh_lin_work_free(rh_lin_work *w);
 int rh_lin_draw(const rh_lin_problem *P, const double *dvals, int nd, int sr_reverse, int untrained, uint64_t seed,
                 uint64_t stream, rh_lin_work *wk, rh_draw *out);
 
+/* Every strategy on given data (X [T][n][p], y [T][n], ground truths [T][p]): unit tests. */
+int rh_lin_given(const rh_lin_problem *P, const double *X, const double *y, const double *wstar, int sr_reverse,
+                 rh_lin_work *wk, rh_draw *out);
+
 /* Section 2.1 closed form: expected ||w - v||^2 after one minimum-norm update on
  * K = sum n_k fresh Gaussian rows, block k labelled by target wt_k (+ noise s). */
 double rh_closed_step(double e_prev, int p, int nblocks, const int *nk, const double *const *wt,

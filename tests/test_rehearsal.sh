@@ -1,0 +1,44 @@
+#!/bin/bash
+# rehearsal (arXiv 2506.00205): quick preset, seeds 1-5, claims C1-C5 pass and
+# the figures are written; with no memory the deep strategies cannot reduce
+# forgetting (negative control); bad input is refused with one error line.
+set -u
+bash "$DYNLAB_SOURCE_DIR/tests/system_seeds.sh" rehearsal C1,C2,C3,C4,C5 linear_generalization_vs_similarity \
+  linear_forgetting_vs_similarity linear_crossover_all_configs linear_hybrid_vs_separation \
+  deep_split_accuracy_matrices deep_rotated_accuracy_matrices deep_final_accuracy_per_strategy || exit 1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+# negative control: memory 0 -> CR, SR and HR train exactly like plain fine-tuning
+if ! "$DYNLAB" run rehearsal --quick --out "$tmp/m0" --set linear.enable=false --set deep.memory=0 \
+     --set deep.seeds=2 --set deep.n_train=64 --set deep.n_test=64 --set deep.family=split >"$tmp/m0.txt" 2>&1; then
+  echo "test_rehearsal: memory-0 run failed"; tail -3 "$tmp/m0.txt"; fails=$((fails + 1))
+else
+  /usr/bin/python3 - "$tmp/m0/summary.json" <<'PY' || fails=$((fails + 1))
+import json, sys
+f = json.load(open(sys.argv[1]))["final"]
+base = f["split_FGT_none"]
+for s in ("cr", "sr", "hr_family", "hr_data"):
+    if f[f"split_FGT_{s}"] < base - 1e-12 or abs(f[f"split_ACC_{s}"] - f["split_ACC_none"]) > 1e-12:
+        print(f"test_rehearsal: with no memory {s} differs from plain fine-tuning"); sys.exit(1)
+PY
+fi
+# bad input: one error line, non-zero exit
+expect_fail() {
+  local what=$1; shift
+  if "$DYNLAB" run rehearsal --quick --out "$tmp/bad" "$@" >"$tmp/bad.txt" 2>&1; then
+    echo "test_rehearsal: $what accepted"; fails=$((fails + 1)); return
+  fi
+  grep -q "error" "$tmp/bad.txt" || { echo "test_rehearsal: $what: no error line"; cat "$tmp/bad.txt"; fails=$((fails + 1)); }
+}
+expect_fail "mismatched configuration lists" --set 'linear.T=[5,5]'
+expect_fail "underparameterized configuration" --set 'linear.p=[30,200,300,200]'
+expect_fail "unknown grouping" --set deep.grouping=oracle
+expect_fail "unknown key" --set deep.epoch=3
+mkdir -p "$tmp/nofm"
+DYNLAB_FASHION_MNIST="$tmp/nofm" expect_fail "missing Fashion-MNIST" --set linear.enable=false
+printf 'garbage' | gzip >"$tmp/nofm/train-images-idx3-ubyte.gz"
+cp "$tmp/nofm/train-images-idx3-ubyte.gz" "$tmp/nofm/train-labels-idx1-ubyte.gz"
+DYNLAB_FASHION_MNIST="$tmp/nofm" expect_fail "malformed Fashion-MNIST" --set linear.enable=false
+echo "test_rehearsal: $fails extra failure(s)"
+[ "$fails" -eq 0 ]
