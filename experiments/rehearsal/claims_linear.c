@@ -116,7 +116,7 @@ void rh_linear_claims(const rh_cfg *c, dl_run *run, const rh_lin_results *L)
             pass_n += ok;
             if (len < (int)sizeof ds - 12) len += snprintf(ds + len, sizeof ds - (size_t)len, "%s%.2f", k ? "," : "", dstar);
         }
-        snprintf(txt, sizeof txt, "%d/%d configs; d* = %s", pass_n, K, ds);
+        snprintf(txt, sizeof txt, "%d/%d configs; d* = %.50s", pass_n % 100, K % 100, ds);
         snprintf(thr, sizeof thr, ">= %d of %d configs (one +/- sign change, d* in [0.05, 0.5])", need, K);
         snprintf(st, sizeof st, "Linear model, similarity sweep (family U, s = %.2g): G_SR - G_CR changes sign "
                  "from + to - exactly once as tasks become less similar", c->noise);
