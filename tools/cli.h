@@ -42,6 +42,7 @@ int dl_cmd_list(int argc, char **argv);
 int dl_cmd_reproduce(int argc, char **argv);
 int dl_cmd_config(int argc, char **argv);
 int dl_cmd_sweep(int argc, char **argv);
+int dl_cmd_serve(int argc, char **argv);
 /* Provided by their own files (report: the plot/report code; bench: bench/). */
 int dl_cmd_report(int argc, char **argv);
 int dl_cmd_bench(int argc, char **argv);

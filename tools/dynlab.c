@@ -25,6 +25,7 @@ static void usage(FILE *f) {
             "  config EXP [--preset P]   print every knob of a system with its value and help\n"
             "  sweep EXP [options]       seeds x --grid KEY=V1,V2,... runs, spread over mpirun's ranks\n"
             "  bench [options]           time training steps and sgemm (see docs/benchmarks.md)\n"
+            "  serve gpt --checkpoint F  OpenAI-compatible chat-completions server for a trained gpt\n"
             "\n"
             "  dynlab <command> --help   options of one command\n"
             "  dynlab --version\n"
@@ -51,6 +52,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "reproduce")) return dl_cmd_reproduce(argc - 1, argv + 1);
     if (!strcmp(cmd, "config")) return dl_cmd_config(argc - 1, argv + 1);
     if (!strcmp(cmd, "sweep")) return dl_cmd_sweep(argc - 1, argv + 1);
+    if (!strcmp(cmd, "serve")) return dl_cmd_serve(argc - 1, argv + 1);
     if (!strcmp(cmd, "report") || !strcmp(cmd, "bench")) {
         int (*fn)(int, char **) = !strcmp(cmd, "report") ? dl_cmd_report : dl_cmd_bench;
         if (!fn) {
