@@ -139,7 +139,8 @@ static void test_metrics(void **st) {
     sent_alerts a;
     sent_alert_metrics(&mk, days, sc, 14, 0.5, 3, &a);
     assert_int_equal(a.n_detected, 1);
-    assert_true(a.n_events == 1 && a.hit_rate == 1 && a.median_lead == 2);
+    assert_true(a.n_events == 1 && a.event_hit_rate == 1 && a.median_lead == 2);
+    assert_true(fabs(a.hit_rate - 1.0 / 3) < 1e-12); /* 1 of the 3 risk days alerted */
     assert_true(fabs(a.precision - 0.5) < 1e-12 && fabs(a.recall - 1.0 / 3) < 1e-12);
     assert_true(fabs(a.false_alarm_rate - 1.0 / 11) < 1e-12);
     free(a.leads);

@@ -20,8 +20,9 @@ static const dl_field sent_fields[] = {
     F_DBL(momentum, "market.momentum", 0.85, 0, 0.999,
           "momentum of past sentiment that drives returns: m_d = momentum m_{d-1} + (1-momentum) s_d"),
     F_DBL(sent_rate, "market.sentiment_words", 0.3, 0, 1, "share of tokens that are sentiment words"),
-    F_DBL(negation_rate, "market.negation", 0.3, 0, 1,
-          "share of sentiment words written as 'not' + a word of the opposite polarity"),
+    F_DBL(negation_rate, "market.negation", 0.5, 0, 1,
+          "share of sentiment words written as 'not' + a word of the opposite polarity (0.5: "
+          "single words carry no polarity, only word order does)"),
     F_DBL(kappa, "market.kappa", 1.5, 0, 100, "polarity: P(positive word) = sigmoid(kappa s_d)"),
     F_DBL(drift, "market.drift", 0.0005, -1, 1, "daily log-return drift"),
     F_DBL(beta, "market.beta", 0.004, -1, 1, "return drift per unit of sentiment momentum"),
@@ -53,9 +54,9 @@ static const dl_config_schema sent_schema = {sent_fields, sizeof sent_fields / s
                                              sizeof(sent_cfg)};
 
 static const dl_preset sent_presets[] = {
-    {"quick", "{\"market\": {\"days\": 2000, \"posts\": 6, \"tokens\": 12, \"vocab\": 200},"
-              " \"model\": {\"window\": 8, \"embed\": 16, \"filters\": 8, \"hidden\": 16, \"dropout\": 0.2},"
-              " \"train\": {\"steps\": 150, \"batch\": 32, \"seeds\": 3, \"lr\": 3e-3}}"},
+    {"quick", "{\"market\": {\"days\": 2000, \"posts\": 4, \"tokens\": 12, \"vocab\": 200},"
+              " \"model\": {\"window\": 6, \"embed\": 16, \"filters\": 16, \"hidden\": 16, \"dropout\": 0.2},"
+              " \"train\": {\"steps\": 400, \"batch\": 32, \"seeds\": 3, \"lr\": 3e-3}}"},
     {"paper", "{\"train\": {\"seeds\": 5}}"},
     {NULL, NULL},
 };

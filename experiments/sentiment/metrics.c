@@ -128,6 +128,8 @@ void sent_alert_metrics(const sent_market *mk, const int *days, const float *sco
                   : 0;
     out->false_alarm_rate = fp + tn ? (double)fp / (fp + tn) : 0;
     out->n_negative_days = (double)(fp + tn);
+    out->n_positive_days = (double)(tp + fn);
+    out->hit_rate = out->recall; /* risk days with an alert */
     /* Events: crash onsets c whose whole look-back [c - horizon, c - 1] lies in
      * the scored days. Detected when an alert fires on one of those days; the
      * lead time is c minus the first such alert. */
@@ -148,7 +150,7 @@ void sent_alert_metrics(const sent_market *mk, const int *days, const float *sco
         }
     }
     out->n_events = events;
-    out->hit_rate = events ? (double)out->n_detected / events : 0;
+    out->event_hit_rate = events ? (double)out->n_detected / events : 0;
     if (out->n_detected > 0 && out->leads) {
         double *tmp = malloc((size_t)out->n_detected * sizeof *tmp);
         if (tmp) {

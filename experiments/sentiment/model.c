@@ -88,26 +88,44 @@ dl_tensor *sent_model_fwd(dl_graph *g, const sent_model *m, const sent_batch *b,
         int s2[2] = {1, 2};
         return dl_add(g, logits, dl_reshape(g, m->bow_bias, 2, s2));
     }
-    dl_tensor *h;
     if (m->kind == SENT_CNN_ONLY) {
         dl_tensor *v = text_encoder(g, m, b->last_day_tokens, B, M, L); /* [B, 3F] */
         v = dl_dropout(g, v, dropout);
-        h = dl_relu(g, dl_linear_fwd(g, &m->mlp, v));
-    } else {
-        dl_tensor *days;
-        if (m->kind == SENT_CNN_GRU) {
-            days = text_encoder(g, m, b->tokens, B * W, M, L);     /* [B W, 3F] */
-        } else {
-            days = dl_embedding_bag(g, m->embed, b->bag_dayw_ids, b->n_dayw_ids, b->bag_dayw_off,
-                                    B * W, 1);                     /* [B W, E] */
-        }
-        days = dl_dropout(g, days, dropout);
-        int s3[3] = {B, W, days->shape[1]};
-        dl_tensor *seq = dl_gru_fwd(g, &m->gru, dl_reshape(g, days, 3, s3), NULL);
-        h = dl_last_step(g, seq);
+        dl_tensor *h = dl_relu(g, dl_linear_fwd(g, &m->mlp, v));
+        return dl_linear_fwd(g, &m->head, h); /* [B, 2]: risk, sentiment */
     }
-    return dl_linear_fwd(g, &m->head, h); /* [B, 2]: risk, sentiment */
+    dl_tensor *days = m->kind == SENT_CNN_GRU
+                          ? text_encoder(g, m, b->tokens, B * W, M, L) /* [B W, 3F] */
+                          : dl_embedding_bag(g, m->embed, b->bag_dayw_ids, b->n_dayw_ids,
+                                             b->bag_dayw_off, B * W, 1); /* [B W, E] */
+    days = dl_dropout(g, days, dropout);
+    int s3[3] = {B, W, days->shape[1]};
+    return sent_model_from_days(g, m, dl_reshape(g, days, 3, s3));
 }
+
+int sent_model_day_dim(const sent_model *m) { return m->kind == SENT_GRU_ONLY ? m->E : 3 * m->F; }
+
+dl_tensor *sent_model_day_features(dl_graph *g, const sent_model *m, const int *tokens, int n_days,
+                                   int M, int L) {
+    if (m->kind == SENT_CNN_GRU) return text_encoder(g, m, tokens, n_days, M, L);
+    /* GRU only: the mean embedding of each day's non-padding words. */
+    /* In the graph's arena: the op may keep the ids for its backward. */
+    int *ids = dl_graph_alloc(g, (size_t)n_days * M * L * sizeof *ids);
+    int *off = dl_graph_alloc(g, (size_t)n_days * sizeof *off);
+    int n = 0;
+    for (int d = 0; d < n_days; d++) {
+        off[d] = n;
+        for (int t = 0; t < M * L; t++)
+            if (tokens[(size_t)d * M * L + t] != SENT_PAD) ids[n++] = tokens[(size_t)d * M * L + t];
+    }
+    return dl_embedding_bag(g, m->embed, ids, n, off, n_days, 1);
+}
+
+dl_tensor *sent_model_from_days(dl_graph *g, const sent_model *m, dl_tensor *days) {
+    dl_tensor *seq = dl_gru_fwd(g, &m->gru, days, NULL);
+    return dl_linear_fwd(g, &m->head, dl_last_step(g, seq)); /* [B, 2]: risk, sentiment */
+}
+
 
 /* ---- batches ---------------------------------------------------------------- */
 

@@ -33,6 +33,13 @@ void sent_model_init(sent_model *m, dl_params *ps, const sent_cfg *cfg, int voca
 /* Logits [B, 2]: risk, next-day sentiment. */
 dl_tensor *sent_model_fwd(dl_graph *g, const sent_model *m, const sent_batch *b, float dropout);
 
+/* The recurrent models (cnn_gru, gru_only) split into per-day features and
+ * the GRU + heads over a window of them, so scoring encodes each day once. */
+int sent_model_day_dim(const sent_model *m);
+dl_tensor *sent_model_day_features(dl_graph *g, const sent_model *m, const int *tokens, int n_days,
+                                   int M, int L);                   /* [n_days, dim] */
+dl_tensor *sent_model_from_days(dl_graph *g, const sent_model *m, dl_tensor *days); /* [B, W, dim] -> [B, 2] */
+
 int sent_batch_alloc(sent_batch *b, int B, int W, int M, int L);
 void sent_batch_fill(sent_batch *b, const sent_market *mk, const int *ends, int n);
 void sent_batch_free(sent_batch *b);

@@ -105,7 +105,8 @@ void sent_scores_free(sent_scores *s);
 double sent_auroc(const float *score, const signed char *label, int n);
 typedef struct sent_alerts {
     double threshold, precision, recall, f1;
-    double hit_rate, false_alarm_rate, n_events, n_negative_days;
+    double hit_rate, false_alarm_rate, n_events, n_negative_days, n_positive_days;
+    double event_hit_rate; /* crash onsets with an alert in the `horizon` days before */
     double median_lead;   /* days between the first alert and the crash, over detected events */
     int n_detected;
     double *leads;        /* [n_detected] */

@@ -11,19 +11,54 @@
 
 enum { STREAM_INIT = 11, STREAM_BATCH = 12, STREAM_DROPOUT = 13 };
 
+static void write_probs(const dl_tensor *logits, int k, float *risk, float *sent) {
+    for (int j = 0; j < k; j++) {
+        if (risk) risk[j] = 1.0f / (1.0f + expf(-logits->data[2 * j]));
+        if (sent) sent[j] = 1.0f / (1.0f + expf(-logits->data[2 * j + 1]));
+    }
+}
+
+/* Recurrent models: every day of the window ends' range is encoded once,
+ * then the GRU runs over the windows (days[] consecutive and increasing). */
+static void score_recurrent(dl_graph *g, const sent_model *m, const sent_market *mk, const int *days,
+                            int n, int B, int W, float *risk, float *sent) {
+    const int first = days[0] - W + 1, n_days = days[n - 1] - first + 1, dim = sent_model_day_dim(m);
+    const int per_day = mk->M * mk->L, chunk = 128;
+    float *feat = malloc((size_t)n_days * dim * sizeof *feat);
+    if (!feat) abort();
+    for (int d = 0; d < n_days; d += chunk) {
+        int k = n_days - d < chunk ? n_days - d : chunk;
+        dl_tensor *f = sent_model_day_features(g, m, mk->tokens + (size_t)(first + d) * per_day, k,
+                                               mk->M, mk->L);
+        memcpy(feat + (size_t)d * dim, f->data, (size_t)k * dim * sizeof *feat);
+        dl_graph_reset(g);
+    }
+    for (int i = 0; i < n; i += B) {
+        int k = n - i < B ? n - i : B;
+        int shape[3] = {k, W, dim};
+        dl_tensor *x = dl_tensor_new(g, 3, shape);
+        for (int j = 0; j < k; j++)
+            memcpy(x->data + (size_t)j * W * dim, feat + (size_t)(days[i + j] - W + 1 - first) * dim,
+                   (size_t)W * dim * sizeof *feat);
+        write_probs(sent_model_from_days(g, m, x), k, risk ? risk + i : NULL, sent ? sent + i : NULL);
+        dl_graph_reset(g);
+    }
+    free(feat);
+}
+
 /* Probabilities (risk, sentiment) for `n` window ends, no gradient. */
 static void score_days(dl_graph *g, const sent_model *m, const sent_market *mk, sent_batch *b,
                        const int *days, int n, int B, float *risk, float *sent) {
     dl_graph_set_training(g, 0);
     dl_graph_set_grad_enabled(g, 0);
+    if (m->kind == SENT_CNN_GRU || m->kind == SENT_GRU_ONLY) {
+        score_recurrent(g, m, mk, days, n, B, b->W, risk, sent);
+        n = 0;
+    }
     for (int i = 0; i < n; i += B) {
         int k = n - i < B ? n - i : B;
         sent_batch_fill(b, mk, days + i, k);
-        dl_tensor *logits = sent_model_fwd(g, m, b, 0);
-        for (int j = 0; j < k; j++) {
-            if (risk) risk[i + j] = 1.0f / (1.0f + expf(-logits->data[2 * j]));
-            if (sent) sent[i + j] = 1.0f / (1.0f + expf(-logits->data[2 * j + 1]));
-        }
+        write_probs(sent_model_fwd(g, m, b, 0), k, risk ? risk + i : NULL, sent ? sent + i : NULL);
         dl_graph_reset(g);
     }
     dl_graph_set_training(g, 1);
@@ -74,7 +109,7 @@ int sent_train_model(const sent_cfg *cfg, const sent_market *mk, const sent_spli
     dl_rng_init(&br, seed, STREAM_BATCH + 16 * (uint64_t)kind);
     dl_graph_set_rng(g, seed, STREAM_DROPOUT + 16 * (uint64_t)kind);
     const int steps = untrained ? 0 : cfg->steps;
-    const int eval_every = steps / 10 > 0 ? steps / 10 : 1;
+    const int eval_every = steps / 5 > 0 ? steps / 5 : 1;
     double best_auc = -1, loss_ema = NAN;
     snapshot(&ps, best, 1);
     const double t0 = dl_now();
