@@ -56,7 +56,7 @@ static const dl_config_schema sent_schema = {sent_fields, sizeof sent_fields / s
 static const dl_preset sent_presets[] = {
     {"quick", "{\"market\": {\"days\": 2000, \"posts\": 4, \"tokens\": 12, \"vocab\": 200},"
               " \"model\": {\"window\": 6, \"embed\": 16, \"filters\": 16, \"hidden\": 16, \"dropout\": 0.2},"
-              " \"train\": {\"steps\": 400, \"batch\": 32, \"seeds\": 3, \"lr\": 3e-3}}"},
+              " \"train\": {\"steps\": 800, \"batch\": 32, \"seeds\": 5, \"lr\": 3e-3}}"},
     {"paper", "{\"train\": {\"seeds\": 5}}"},
     {NULL, NULL},
 };
