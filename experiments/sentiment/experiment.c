@@ -57,7 +57,9 @@ static const dl_preset sent_presets[] = {
     {"quick", "{\"market\": {\"days\": 2000, \"posts\": 4, \"tokens\": 12, \"vocab\": 200},"
               " \"model\": {\"window\": 6, \"embed\": 16, \"filters\": 16, \"hidden\": 16, \"dropout\": 0.2},"
               " \"train\": {\"steps\": 800, \"batch\": 32, \"seeds\": 5, \"lr\": 3e-3}}"},
-    {"paper", "{\"train\": {\"seeds\": 5}}"},
+    {"paper", "{\"market\": {\"days\": 3000, \"posts\": 8, \"tokens\": 16, \"vocab\": 500},"
+              " \"model\": {\"window\": 10, \"embed\": 32, \"filters\": 24, \"hidden\": 32, \"dropout\": 0.3},"
+              " \"train\": {\"steps\": 1000, \"batch\": 32, \"seeds\": 5, \"lr\": 2e-3}}"},
     {NULL, NULL},
 };
 
