@@ -6,18 +6,26 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
-double hungarian_assign(const double *cost, int n, int m, int *row_to_col)
+size_t hungarian_work_bytes(int n, int m)
+{
+    return sizeof(double) * ((size_t)n + 1 + 2 * ((size_t)m + 1)) + sizeof(int) * 2 * ((size_t)m + 1) + (size_t)m + 1;
+}
+
+double hungarian_assign_work(const double *cost, int n, int m, int *row_to_col, void *work)
 {
     if (n > m) return NAN;
     if (n == 0) return 0;
     /* 1-based arrays, column 0 is the virtual start */
-    double *u = calloc((size_t)n + 1, sizeof(double)), *v = calloc((size_t)m + 1, sizeof(double));
-    double *minv = malloc(sizeof(double) * ((size_t)m + 1));
-    int *p = calloc((size_t)m + 1, sizeof(int)), *way = calloc((size_t)m + 1, sizeof(int));
-    char *used = malloc((size_t)m + 1);
-    double total = NAN;
-    if (!u || !v || !minv || !p || !way || !used) goto done;
+    double *u = work, *v = u + n + 1, *minv = v + m + 1;
+    int *p = (int *)(minv + m + 1), *way = p + m + 1;
+    char *used = (char *)(way + m + 1);
+    memset(u, 0, sizeof(double) * ((size_t)n + 1));
+    memset(v, 0, sizeof(double) * ((size_t)m + 1));
+    memset(p, 0, sizeof(int) * ((size_t)m + 1));
+    memset(way, 0, sizeof(int) * ((size_t)m + 1));
+    double total;
     for (int i = 1; i <= n; i++) {
         p[0] = i;
         int j0 = 0;
@@ -49,7 +57,15 @@ double hungarian_assign(const double *cost, int n, int m, int *row_to_col)
             row_to_col[p[j] - 1] = j - 1;
             total += cost[(size_t)(p[j] - 1) * (size_t)m + (size_t)(j - 1)];
         }
-done:
-    free(u); free(v); free(minv); free(p); free(way); free(used);
     return total;
+}
+
+double hungarian_assign(const double *cost, int n, int m, int *row_to_col)
+{
+    if (n > m) return NAN;
+    void *w = malloc(hungarian_work_bytes(n, m));
+    if (!w) return NAN;
+    double t = hungarian_assign_work(cost, n, m, row_to_col, w);
+    free(w);
+    return t;
 }

@@ -76,6 +76,7 @@ dl_tensor *rtdetr_set_loss(dl_graph *g, dl_tensor *logits, dl_tensor *boxes, con
     int *pid = dl_graph_alloc(g, sizeof(int) * (size_t)(total + 1)), *gid = dl_graph_alloc(g, sizeof(int) * (size_t)(total + 1));
     double *cost = dl_graph_alloc(g, sizeof(double) * (size_t)K * K);
     int *asg = dl_graph_alloc(g, sizeof(int) * (size_t)K);
+    void *work = dl_graph_alloc(g, hungarian_work_bytes(K, K));
     int M = 0;
     for (int b = 0; b < B; b++) {
         int n = t->n[b] < K ? t->n[b] : K; /* more GT than queries: the first K are matched */
@@ -85,7 +86,7 @@ dl_tensor *rtdetr_set_loss(dl_graph *g, dl_tensor *logits, dl_tensor *boxes, con
                 cost[(size_t)i * K + q] = rtdetr_match_cost(logits->data + pq * C, t->cls[t->off[b] + i],
                                                             boxes->data + pq * 4, t->box + (size_t)(t->off[b] + i) * 4);
             }
-        hungarian_assign(cost, n, K, asg);
+        hungarian_assign_work(cost, n, K, asg, work);
         for (int i = 0; i < n; i++) { pid[M] = b * K + asg[i]; gid[M] = t->off[b] + i; M++; }
     }
     return assigned_loss(g, logits, boxes, t, pid, gid, M, (float)(total > 1 ? total : 1), parts);
