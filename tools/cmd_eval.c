@@ -20,7 +20,7 @@ static void usage(FILE *f)
                "  --data DIR         COCO-format folder: DIR/annotations.json, image file_names relative to DIR\n"
                "  --checkpoint F     a trained rtdetr checkpoint (runs/rtdetr/.../checkpoint.safetensors)\n"
                "  --results R.json   evaluate a COCO results file (list of image_id, category_id, bbox, score)\n"
-               "  --score-thr T      score threshold for precision and recall (default 0.5)\n"
+               "  --score-thr T      score threshold for precision and recall (default 0.3, as the run)\n"
                "  --json FILE        write the stats as JSON\n"
                "  -o FILE            with --checkpoint: write the detections as a COCO results file\n"
                "\n"
@@ -31,7 +31,7 @@ static void usage(FILE *f)
 int dl_cmd_eval(int argc, char **argv)
 {
     const char *data = NULL, *ckpt = NULL, *results = NULL, *json = NULL, *out = NULL;
-    double thr = 0.5;
+    double thr = 0.3; /* the run's stated threshold (claims.score_thr) */
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? DL_EXIT_USAGE : DL_EXIT_OK;
