@@ -12,6 +12,8 @@
  * program builds (and says so) while one is missing. */
 int dl_cmd_report(int argc, char **argv) __attribute__((weak));
 int dl_cmd_bench(int argc, char **argv) __attribute__((weak));
+int dl_cmd_eval(int argc, char **argv);
+int dl_cmd_detect(int argc, char **argv);
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -26,6 +28,8 @@ static void usage(FILE *f) {
             "  sweep EXP [options]       seeds x --grid KEY=V1,V2,... runs, spread over mpirun's ranks\n"
             "  bench [options]           time training steps and sgemm (see docs/benchmarks.md)\n"
             "  serve gpt --checkpoint F  OpenAI-compatible chat-completions server for a trained gpt\n"
+            "  eval rtdetr --data DIR    COCO evaluation (pycocotools' definitions) of a checkpoint or results file\n"
+            "  detect rtdetr --checkpoint F IMAGE... -o DIR   draw an rtdetr checkpoint's detections\n"
             "\n"
             "  dynlab <command> --help   options of one command\n"
             "  dynlab --version\n"
@@ -53,6 +57,8 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "config")) return dl_cmd_config(argc - 1, argv + 1);
     if (!strcmp(cmd, "sweep")) return dl_cmd_sweep(argc - 1, argv + 1);
     if (!strcmp(cmd, "serve")) return dl_cmd_serve(argc - 1, argv + 1);
+    if (!strcmp(cmd, "eval")) return dl_cmd_eval(argc - 1, argv + 1);
+    if (!strcmp(cmd, "detect")) return dl_cmd_detect(argc - 1, argv + 1);
     if (!strcmp(cmd, "report") || !strcmp(cmd, "bench")) {
         int (*fn)(int, char **) = !strcmp(cmd, "report") ? dl_cmd_report : dl_cmd_bench;
         if (!fn) {

@@ -1,0 +1,24 @@
+/* Inference entry points of a trained rtdetr checkpoint, for `dynlab eval` and
+ * `dynlab detect` (tools/cmd_eval.c, tools/cmd_detect.c). */
+#ifndef RTDETR_INFER_H
+#define RTDETR_INFER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "rtdetr/coco.h"
+
+/* Detections of the checkpoint's model on every image of ds (image files
+ * resolved relative to data_dir), as COCO results in image pixels. The
+ * checkpoint's category ids are mapped to ds's by position. */
+int rtdetr_predict_dataset(const char *checkpoint, const char *data_dir, const coco_dataset *ds,
+                           coco_det **dets, int *n, char *err, size_t errlen);
+
+/* Detect on image files and write <out_dir>/<name>.png with the boxes drawn
+ * and <out_dir>/detections.json. */
+/* Draw a box outline of colour col on an RGB image. */
+void rtdetr_draw_box(uint8_t *rgb, int w, int h, const double b[4], const uint8_t col[3]);
+
+int rtdetr_detect_files(const char *checkpoint, char **images, int n_images, const char *out_dir,
+                        double score_thr, char *err, size_t errlen);
+
+#endif
