@@ -86,7 +86,7 @@ int ssl_csv_parse(const char *name, const char *text, ssl_data *out, char *err, 
             out->x[i * d + j] = (float)v;
         }
         double lab;
-        if (field_double(&p, &lab) || lab != floor(lab) || lab < 0 || lab > 1000) {
+        if (field_double(&p, &lab) || *(p - 1) == ',' || lab != floor(lab) || lab < 0 || lab > 1000) {
             snprintf(err, errlen, "%s: line %ld: the last field must be an integer class label in 0..1000 "
                                   "(or the row has more than %ld fields)", name, line, d + 1);
             ssl_data_free(out);
