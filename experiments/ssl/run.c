@@ -145,7 +145,7 @@ int ssl_eval_dataset(const ssl_cfg *c, dl_run *run, int image, ssl_result *R)
     char err[512];
     int rc = image ? load_fmnist(c, &R->D, &R->S, err, sizeof err)
                    : load_table(c, run->seed, &R->D, &R->S, err, sizeof err);
-    if (rc) { dl_log(run, "error: %s", err); fprintf(stderr, "error: %s\n", err); return -1; }
+    if (rc) { dl_log(run, "error: %s", err); return -1; }
     pick_labels(&R->D, &R->S, image ? c->fm_labels_per_class : c->tab_labels_per_class);
     const int untrained = dl_run_untrained(run);
     const double lr = untrained ? 0.0 : c->lr;
