@@ -147,7 +147,7 @@ int ssl_pretrain(ssl_model *m, const ssl_data *D, const int *idx, int n, const i
     dl_params_set_trainable(&m->ps, "cls", 0);
     for (int i = 0; i < n; i++) perm[i] = idx[i];
     int pos = n, rc = 0;
-    const int n_eval_tr = n < 4 * B ? n : 4 * B, n_eval_va = n_val < 4 * B ? n_val : 4 * B;
+    const int n_eval_tr = n < 2 * B ? n : 2 * B, n_eval_va = n_val < 2 * B ? n_val : 2 * B;
     for (int step = 0; step <= steps; step++) {
         if (log && (step % c->log_every == 0 || step == steps)) {
             double tr = eval_loss(g, m, D, idx, n_eval_tr, idx, n, fstd, c, variant, B, X, eps, seed + 1);
