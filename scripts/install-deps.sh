@@ -6,7 +6,7 @@ PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libopenblas-dev liblapacke-dev libcjson-dev zlib1g-dev libpng-dev libjpeg-dev
       libcurl4-openssl-dev libcmocka-dev libopenmpi-dev openmpi-bin
       gnuplot-nox python3 python3-numpy python3-torch
-      fortunes dataset-fashion-mnist python3-vega-datasets chromium chromium-driver)
+      fortunes dataset-fashion-mnist python3-vega-datasets python3-sklearn chromium chromium-driver)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

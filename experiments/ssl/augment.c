@@ -1,0 +1,80 @@
+/* Data augmentation t ~ T giving the two views of each example (SimCLR,
+ * Chen et al. 2020, section 3; the tabular ones after SCARF/VIME):
+ * images: random shift (pad-and-crop), horizontal flip, Gaussian noise, random erasing;
+ * tables: feature masking, Gaussian jitter (sigma times the feature std), mix-up
+ * with a random row (lambda ~ U(lo, 1)). */
+#include <string.h>
+#include "ssl/ssl.h"
+
+/* out(y, x) = in(y - dy, x - dx), zero outside: a random crop of the zero-padded image. */
+void ssl_aug_shift(const float *in, float *out, int h, int w, int dy, int dx)
+{
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            int sy = y - dy, sx = x - dx;
+            out[y * w + x] = (sy >= 0 && sy < h && sx >= 0 && sx < w) ? in[sy * w + sx] : 0.f;
+        }
+}
+
+void ssl_aug_flip(const float *in, float *out, int h, int w)
+{
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) out[y * w + x] = in[y * w + (w - 1 - x)];
+}
+
+void ssl_aug_noise(float *x, int n, float sigma, dl_rng *r)
+{
+    for (int i = 0; i < n; i++) x[i] += sigma * (float)dl_rng_normal(r);
+}
+
+/* Random erasing (Zhong et al. 2020): a rectangle set to zero. */
+void ssl_aug_erase(float *x, int h, int w, int y0, int x0, int eh, int ew)
+{
+    for (int y = y0; y < y0 + eh && y < h; y++)
+        for (int xx = x0; xx < x0 + ew && xx < w; xx++) x[y * w + xx] = 0.f;
+}
+
+void ssl_aug_image(const ssl_cfg *c, const float *in, float *out, int h, int w, dl_rng *r)
+{
+    float tmp[64 * 64];
+    int k = (int)c->img_shift;
+    int dy = k > 0 ? (int)dl_rng_below(r, (uint32_t)(2 * k + 1)) - k : 0;
+    int dx = k > 0 ? (int)dl_rng_below(r, (uint32_t)(2 * k + 1)) - k : 0;
+    ssl_aug_shift(in, tmp, h, w, dy, dx);
+    if (dl_rng_uniform(r) < c->img_flip) ssl_aug_flip(tmp, out, h, w);
+    else memcpy(out, tmp, sizeof(float) * (size_t)h * w);
+    if (c->img_noise > 0) ssl_aug_noise(out, h * w, (float)c->img_noise, r);
+    if (dl_rng_uniform(r) < c->img_erase) {
+        int eh = 4 + (int)dl_rng_below(r, (uint32_t)(h / 3)), ew = 4 + (int)dl_rng_below(r, (uint32_t)(w / 3));
+        ssl_aug_erase(out, h, w, (int)dl_rng_below(r, (uint32_t)(h - eh + 1)),
+                      (int)dl_rng_below(r, (uint32_t)(w - ew + 1)), eh, ew);
+    }
+}
+
+/* Each feature is replaced by 0 (the standardised mean) with probability p. */
+void ssl_aug_mask(float *x, int d, float p, dl_rng *r)
+{
+    for (int j = 0; j < d; j++)
+        if (dl_rng_uniformf(r) < p) x[j] = 0.f;
+}
+
+void ssl_aug_table_noise(float *x, const float *std, int d, float sigma, dl_rng *r)
+{
+    for (int j = 0; j < d; j++) x[j] += sigma * (std ? std[j] : 1.f) * (float)dl_rng_normal(r);
+}
+
+/* x <- lambda x + (1 - lambda) other. */
+void ssl_aug_mix(float *x, const float *other, int d, float lambda)
+{
+    for (int j = 0; j < d; j++) x[j] = lambda * x[j] + (1.f - lambda) * other[j];
+}
+
+void ssl_aug_table(const ssl_cfg *c, const float *in, const float *other, const float *std, float *out, int d,
+                   dl_rng *r)
+{
+    memcpy(out, in, sizeof(float) * (size_t)d);
+    float lambda = (float)(c->tab_mix_lo + (1.0 - c->tab_mix_lo) * dl_rng_uniform(r));
+    ssl_aug_mix(out, other, d, lambda);
+    ssl_aug_table_noise(out, std, d, (float)c->tab_noise, r);
+    ssl_aug_mask(out, d, (float)c->tab_mask, r);
+}
