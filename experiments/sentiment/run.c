@@ -404,7 +404,7 @@ int sent_run(const void *vcfg, dl_run *run) {
     if (n_lead > 0) {
         const int H = cfg->horizon < 64 ? cfg->horizon : 64;
         double counts[64] = {0};
-        char labels[64][8];
+        char labels[64][12];
         const char *lp[64];
         for (int i = 0; i < n_lead; i++) {
             int l = (int)lead_all[i];
