@@ -43,7 +43,7 @@ void dag_claims(dl_run *run, const dag_cfg *c, const dag_outcome *o) {
     const char *kern = strcmp(c->kernels, "learned") == 0 ? " (learned kernels)" : " (heads given the true kernels)";
     char stmt[256];
 
-    /* C1: exact recovery under KL (abstract; spec A §2.4 D1). */
+    /* C1: exact recovery under KL (abstract; docs/papers/dag.md). */
     if (kl) {
         const dag_metrics *m = &kl->final;
         snprintf(txt, sizeof txt, "exact %s, min parent mass %.4f (P %.2f R %.2f)", m->exact ? "yes" : "no",
@@ -59,7 +59,7 @@ void dag_claims(dl_run *run, const dag_cfg *c, const dag_outcome *o) {
                      "exact and min mass > 0.95", NAN, nokl, 0);
     }
 
-    /* C2: heads specialise on different parents (abstract; spec A 2.4 D6). */
+    /* C2: heads specialise on different parents (abstract; docs/papers/dag.md). */
     if (kl) {
         const dag_metrics *m = &kl->final;
         snprintf(txt, sizeof txt, "%.0f%% of non-root nodes have K distinct head argmaxes",
@@ -74,7 +74,7 @@ void dag_claims(dl_run *run, const dag_cfg *c, const dag_outcome *o) {
                      NAN, nokl, 0);
     }
 
-    /* C3: balanced attention on root rows (arxivlens key results; spec A 2.4 D2). */
+    /* C3: balanced attention on root rows (arxivlens key results; docs/papers/dag.md). */
     {
         const dag_metrics *m = &o->main.final;
         int have_rows = c->roots >= 3;
@@ -88,7 +88,7 @@ void dag_claims(dl_run *run, const dag_cfg *c, const dag_outcome *o) {
                      ">= 0.9", m->root_entropy_min, txt, have_rows && m->root_entropy_min >= 0.9);
     }
 
-    /* C4: monotone ascent to the one-hot-on-parents value (spec A 2.4 D3).
+    /* C4: monotone ascent to the one-hot-on-parents value (docs/papers/dag.md).
      * "Up to minibatch noise": no drop between trace points larger than 3
      * standard errors of the minibatch objective; "to the value": the final
      * objective closes at least 95% of the gap from init to J(one-hot). */

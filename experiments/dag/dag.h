@@ -1,6 +1,6 @@
 /* dag: multi-head positional attention learns a K-parent DAG by gradient
  * ascent on the kernel-guided mutual information (KG-MI), arXiv 2510.25542.
- * Everything here is the reconstruction of spec A §2.3 [R] (the paper's text
+ * Everything here is our reconstruction (docs/papers/dag.md) (the paper's text
  * past the abstract is not available); docs/papers/dag.md explains each choice.
  *
  * Layout conventions shared by every file of this experiment:
@@ -18,7 +18,7 @@
 #define DAG_MAX_K 8
 #define DAG_MAX_H 16
 
-/* ---- generator (dag_gen.c), spec A §2.3(a) [R] --------------------------- */
+/* ---- generator (dag_gen.c), our reconstruction, docs/papers/dag.md --------------------------- */
 typedef enum { DAG_KERNEL_PERM = 0, DAG_KERNEL_DIRICHLET = 1 } dag_kernel_kind;
 
 typedef struct dag_gen_opts {
@@ -51,7 +51,7 @@ void dag_kernels_draw(const dag_gen_opts *o, dl_rng *rng, double *P);
 void dag_sample(const dag_graph *g, const double *P, dl_rng *rng, int *x);
 /* Probability of x under the generator with kernels P. */
 double dag_seq_prob(const dag_graph *g, const double *P, const int *x);
-/* Marginal transition kernel of parent slot k (spec A §2.3(a)):
+/* Marginal transition kernel of parent slot k (docs/papers/dag.md):
  * pi_k(x'|x) = lambda_k P_k(x'|x) + (1 - lambda_k)/S, out [K][S][S]. */
 void dag_marginal_kernels(const dag_graph *g, const double *P, double *pi);
 int dag_is_parent(const dag_graph *g, int pos, int j);
@@ -76,7 +76,7 @@ typedef struct dag_kgmi_spec {
     double kernel_lambda[DAG_MAX_H];
 } dag_kgmi_spec;
 
-/* KG-MI of a batch (spec A §2.3(c) [R], docs/papers/dag.md §KG-MI):
+/* KG-MI of a batch (our reconstruction, docs/papers/dag.md §KG-MI):
  *   r_i(y) = 1 + sum_h w_h (S * sum_{j<i} a^h_{ij} Pi_h(y | x_j) - 1)
  *   J = sum_b wt_b sum_{i>=1} [ f'(r_i(x_i)) - (1/S) sum_y g(r_i(y)) ]
  * A: [H][L][L] causal attention; Pi: [H][S][S] head kernels, with
@@ -91,7 +91,7 @@ double dag_kgmi_exact(const dag_kgmi_spec *sp, const dag_graph *g, const double 
                       const double *Pi, double *gA, double *gPi);
 int64_t dag_enum_count(int S, int T); /* S^T or -1 when above 2^22 */
 
-/* ---- model (model.c), spec A §2.3(b) [R] ----------------------------------- */
+/* ---- model (model.c), our reconstruction, docs/papers/dag.md ----------------------------------- */
 /* Row softmax of causal logits theta [H][L][L] (double reference of dl_softmax). */
 void dag_attention_ref(int H, int L, const double *theta, double *A);
 /* dJ/dtheta from dJ/dA through the row softmax (reference). */

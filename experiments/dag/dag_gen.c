@@ -1,4 +1,4 @@
-/* K-parent DAG sequence generator, spec A §2.3(a) [R].
+/* K-parent DAG sequence generator, our reconstruction, docs/papers/dag.md.
  *
  * Positions are in topological order; the first `roots` are roots drawn from
  * mu = Unif[S]. Every other position i has K distinct parents p_1 < ... < p_K

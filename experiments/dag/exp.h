@@ -8,17 +8,17 @@
 #include "dag/train.h"
 
 typedef struct dag_cfg {
-    /* data: spec A §2.3(a) [R] */
+    /* data: our reconstruction, docs/papers/dag.md */
     int T, S, K, roots, window;
     char kernel[DL_STR_MAX];
     double noise, alpha;
     dl_dlist lambda;
     int in_context;
-    /* model: spec A §2.3(b) [R] */
+    /* model: our reconstruction, docs/papers/dag.md */
     int heads;
     char kernels[DL_STR_MAX];
     double kernel_lr, kernel_init_noise, init_std;
-    /* objective: spec A §2.3(c) [R] */
+    /* objective: our reconstruction, docs/papers/dag.md */
     char f[DL_STR_MAX];
     char estimate[DL_STR_MAX];
     double tv_beta;

@@ -1,5 +1,5 @@
 /* Kernel-guided mutual information (KG-MI), reconstruction of arXiv
- * 2510.25542 §II (spec A §2.3(c) [R]; the derivation is in docs/papers/dag.md).
+ * 2510.25542 §II (our reconstruction; the derivation is in docs/papers/dag.md).
  *
  * The f-mutual information between the next token x_i and its context is
  *   I_f = D_f(P_{x_i, ctx} || mu (x) P_ctx)

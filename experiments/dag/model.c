@@ -1,5 +1,5 @@
 /* Single-layer multi-head positional attention with per-head kernels,
- * spec A §2.3(b) [R].
+ * our reconstruction (docs/papers/dag.md, "Model").
  *
  * Head h has causal positional logits theta_h [L][L] (a merged W_KQ on
  * one-hot positions), a_h = softmax over earlier positions, zero init (uniform

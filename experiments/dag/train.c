@@ -1,4 +1,4 @@
-/* Gradient ascent on KG-MI (spec A §2.3(c) [R]: "maximize by gradient ascent").
+/* Gradient ascent on KG-MI (our reconstruction, docs/papers/dag.md: "maximize by gradient ascent").
  *
  * One step: theta [H][L][L] (parameter) -> dl_softmax(causal) -> A ->
  * dag_kgmi_op on a fresh minibatch (or the exact enumeration) -> J;
@@ -96,7 +96,7 @@ static void free_set(seqset *s) {
 }
 
 /* Learned kernels: head h's marginal kernel is lam_h softmax(W_h) + (1 - lam_h)/S
- * (the form of a marginal kernel, spec A 2.3(a)), so the heads' ratio stays >= 0. */
+ * (the form of a marginal kernel), so the heads' ratio stays >= 0. */
 static void kernel_softmax(int H, int S, const float *W, const double *lam, double *Pi) {
     for (int r = 0; r < H * S; r++) {
         const float *z = W + (size_t)r * S;

@@ -1,4 +1,4 @@
-/* Synthetic N-mixture classification data, spec A §1.3 [R] (after Chen et al.
+/* Synthetic N-mixture classification data, our reconstruction, docs/papers/mot.md (after Chen et al.
  * 2022's data model: class-identifier patch, feature signal, feature noise
  * from another cluster, Gaussian noise patches).
  *

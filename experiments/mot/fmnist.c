@@ -1,4 +1,4 @@
-/* Fashion-MNIST task mixture (spec A §1.7 [R], after ref. [9]'s MNIST trick):
+/* Fashion-MNIST task mixture (our reconstruction, docs/papers/mot.md, after ref. [9]'s MNIST trick):
  * N binary sub-tasks built from pairs of classes; each sample is a
  * task-identifier token followed by patch tokens of its image. */
 #include <stdlib.h>

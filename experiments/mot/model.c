@@ -1,4 +1,4 @@
-/* Forward/backward of the three models in double precision: spec A §1.4 [R].
+/* Forward/backward of the three models in double precision: our reconstruction, docs/papers/mot.md.
  * The block is an experiment-specific fused op (attention read at the
  * identifier query + linear neuron); its hand-derived gradient is checked by
  * finite differences in tests/test_mot_model.c. */
@@ -17,7 +17,7 @@ int mot_model_init(mot_model *m, int kind, int n_blocks, int d, double init_std,
     m->n_params = n_blocks * mot_block_size(d) + (m->gated ? (int64_t)n_blocks * d : 0);
     m->p = calloc((size_t)m->n_params, sizeof(double));
     if (!m->p) return -1;
-    /* init (spec A §1.5): W_KQ = 0 (uniform attention), w ~ N(0, init_std^2), theta = 0 */
+    /* init (docs/papers/mot.md): W_KQ = 0 (uniform attention), w ~ N(0, init_std^2), theta = 0 */
     dl_rng r;
     dl_rng_init(&r, seed, stream);
     for (int b = 0; b < n_blocks; b++) {

@@ -9,15 +9,15 @@
 
 /* ---- configuration (every constant is a knob, see experiment.c) --------- */
 typedef struct mot_cfg {
-    /* synthetic N-mixture data, spec A §1.3 [R] */
+    /* synthetic N-mixture data, our reconstruction, docs/papers/mot.md */
     int d, n_classes, seq_len, n_train, n_test, n_conflict;
     double alpha, alpha_marker, beta, gamma, sigma_p;
-    /* models, spec A §1.4 [R] */
+    /* models, our reconstruction, docs/papers/mot.md */
     int n_experts;
     double init_std, route_noise;
     int gate_in_output;      /* F = pi_{m*} f_{m*} (Chen et al.) or F = f_{m*} */
     char loss[128];          /* "squared" | "logistic" */
-    /* three-stage algorithm, spec A §1.5 [V structure / R details] */
+    /* three-stage algorithm, docs/papers/mot.md */
     int t1, t2, t3;
     double lr_w1, lr_kq, lr_w3, lr_gate1, lr_gate, bal_coef;
     int gate_normalized, kq_normalized, w1_normalized;
@@ -51,7 +51,7 @@ int mot_dir_marker(const mot_cfg *c, int n);
 int mot_dir_label(const mot_cfg *c, int n, int *sign);
 
 
-/* ---- models, spec A §1.4 [R] ----------------------------------------------
+/* ---- models, our reconstruction, docs/papers/mot.md ----------------------------------------------
  * All three models share one block: merged key-query attention read at the
  * class-identifier token (query q = x_0), identity value, one linear neuron:
  *   s_l = q^T W x_l,  a = softmax(s),  z = sum_l a_l x_l,  f = w^T z.
@@ -107,7 +107,7 @@ int mot_route(const mot_model *m, const float *X, int L, const double *noise, do
  * argmax of the gate otherwise. */
 double mot_pass(const mot_model *m, const mot_data *D, const int *idx, int n, int loss_kind,
                 const int *routes, double *grad, mot_stats *st);
-/* Load-balancing term of the gate (Li et al. 2024, spec A §1.2):
+/* Load-balancing term of the gate (Li et al. 2024):
  * coef * M * sum_m f_m P_m, f_m = fraction of samples routed to m (constant),
  * P_m = mean pi_m; adds its gradient into the gate part of grad, returns its value. */
 double mot_balance(const mot_model *m, const mot_data *D, const double *frac, double coef,
@@ -119,7 +119,7 @@ void mot_route_all(const mot_model *m, const mot_data *D, dl_rng *rng, double ro
 
 double mot_loss_value(int loss_kind, double F, double y, double *dF);
 
-/* ---- training, spec A §1.5 ------------------------------------------------ */
+/* ---- training, docs/papers/mot.md ------------------------------------------------ */
 /* Which parameter groups a step updates. */
 enum { MOT_UPD_W = 1, MOT_UPD_KQ = 2, MOT_UPD_GATE = 4 };
 

@@ -306,7 +306,7 @@ static int fmnist_grouping(const mot_cfg *c, dl_run *run, const dl_mnist *trs, c
     return 0;
 }
 
-/* Fashion-MNIST (spec A §1.7 [R]). Like CIFAR-10 vs CIFAR-100 in the paper, the
+/* Fashion-MNIST (our reconstruction, docs/papers/mot.md). Like CIFAR-10 vs CIFAR-100 in the paper, the
  * easy grouping has few tasks and the hard one many: easy = two unrelated
  * binary tasks (trouser vs bag, sneaker vs dress); hard = five tasks on
  * confusable classes, two pairs of them conflicting (the same classes with

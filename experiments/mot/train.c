@@ -1,4 +1,4 @@
-/* The three-stage algorithm (spec A §1.5; [V] structure: I trains FFNs with
+/* The three-stage algorithm (docs/papers/mot.md; [V] structure: I trains FFNs with
  * attention frozen, II trains attention with FFNs frozen, III fine-tunes the
  * FFNs; the gate is trained in every stage) and the baselines' plain
  * full-batch gradient descent. */
@@ -81,7 +81,7 @@ double mot_train_step_ex(mot_trainer *t, const mot_data *D, int loss_kind, doubl
         for (int b = 0; b < B; b++) {
             /* normalized per-block steps (stage I): every expert's neuron turns at the
              * same rate whatever its gate value and share of samples, and its scale
-             * stays bounded by lr_w * steps (spec A §1.5 [R]) */
+             * stays bounded by lr_w * steps (our reconstruction, docs/papers/mot.md) */
             double nb = w_normalized ? norm2(t->grad + b * bs + dd, d) : 0;
             double scale = w_normalized ? (nb > 0 ? lr_w / nb : 0) : lr_w;
             for (int64_t i = dd; i < bs; i++) m->p[b * bs + i] -= scale * t->grad[b * bs + i];

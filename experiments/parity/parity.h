@@ -38,7 +38,7 @@ int pa_set_random(pa_set *s, int n, int lo, int hi, int task, int complement, dl
 int pa_set_alloc(pa_set *s, int n, int max_len);
 void pa_set_free(pa_set *s);
 
-/* CoT examples (spec: docs/papers/parity.md "CoT"): for a sequence w_1..w_n and the
+/* CoT examples (docs/papers/parity.md "CoT"): for a sequence w_1..w_n and the
  * running parity state z_0 = 'a', z_k = z_{k-1} XOR w_k, step k reads
  * (z_{k-1}, w_1, ..., w_k) and its label is +1 when z_k = 'a' (= even pairs of that
  * sequence). `form` 0 = prefix form above, 1 = pair form (z_{k-1}, w_k). Step k = 0

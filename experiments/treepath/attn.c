@@ -1,4 +1,4 @@
-/* Fused one-query merged-KQ attention (spec A §4): forward, analytic
+/* Fused one-query merged-KQ attention (docs/papers/treepath.md): forward, analytic
  * backward, and its autograd tape record. */
 #include "treepath/attn.h"
 

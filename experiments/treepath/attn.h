@@ -1,5 +1,5 @@
 /* One-layer attention with a merged key-query matrix read at the last token
- * (spec A §3.2 [V/S], §3.4 [R], §4 "softmax attention with merged W_KQ").
+ * (docs/papers/treepath.md: "softmax attention with merged W_KQ").
  *
  * With one-hot node and type embeddings the bilinear score of head h between
  * the query token q and a context token z_j is a table lookup:

@@ -20,7 +20,7 @@ typedef struct tp_results {
 #define TP_ACC_MIN 0.99          /* exact-path accuracy on unseen trees (docs/papers/treepath.md) */
 #define TP_OFFDIAG_FRAC 0.1      /* off-diagonal <= 10% of the diagonal */
 #define TP_PHASE_RATIO 4.0       /* latest / earliest component half-time */
-#define TP_ATTN_MIN 0.9          /* traversal head mass on the path token (spec A §3.5 P3) */
+#define TP_ATTN_MIN 0.9          /* traversal head mass on the path token (docs/papers/treepath.md) */
 #define TP_NOCOT_MAX 0.5         /* no-CoT "fails": exact accuracy at most 0.5 */
 #define TP_SYM_TOL 1e-5          /* relative symmetry defect, float32 */
 

@@ -1,4 +1,4 @@
-/* Greedy autoregressive decoding and test metrics (spec A §3.5 P2, P4, P5). */
+/* Greedy autoregressive decoding and test metrics (docs/papers/treepath.md). */
 #ifndef TREEPATH_INFER_H
 #define TREEPATH_INFER_H
 

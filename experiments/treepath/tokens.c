@@ -1,4 +1,4 @@
-/* Token sequences, spec A §3.4 [R]: shuffled edge list, root, goal, CoT. */
+/* Token sequences, our reconstruction, docs/papers/treepath.md: shuffled edge list, root, goal, CoT. */
 #include "treepath/tokens.h"
 
 #include <string.h>

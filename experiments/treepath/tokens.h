@@ -1,4 +1,4 @@
-/* Token format, spec A §3.4 [R] (reconstructed; see docs/papers/treepath.md).
+/* Token format, our reconstruction (docs/papers/treepath.md).
  *
  * Every token is z = [e_x ; e_y ; type ; signal]:
  *   x      the node the token "is at" (matched by the keys), or -1 (zero slot)

@@ -20,7 +20,7 @@ void tp_model_init(tp_model *m, dl_params *ps, int task, int S) {
         char name[64];
         int sb[2] = {S, S}, st[2] = {TP_NTYPES, TP_NTYPES};
         snprintf(name, sizeof name, "head%d.kq_node", h + 1);
-        m->B[h] = dl_param_new(ps, name, 2, sb);  /* zero init (spec A §3.2) */
+        m->B[h] = dl_param_new(ps, name, 2, sb);  /* zero init (docs/papers/treepath.md) */
         snprintf(name, sizeof name, "head%d.kq_type", h + 1);
         m->T[h] = dl_param_new(ps, name, 2, st);
     }
@@ -40,7 +40,7 @@ int tp_is_prime(int n) {
 void tp_affine_perm(int S, int k, int *perm) {
     /* AGL(1, S) is sharply 2-transitive on Z_S: its orbit of a tree makes the
      * batch exactly invariant under relabelling, so the batch gradient
-     * commutes with the group and B stays in span{I, J} (spec A §3.5 P6). */
+     * commutes with the group and B stays in span{I, J} (docs/papers/treepath.md). */
     int a = 1 + k / S, b = k % S;
     for (int x = 0; x < S; x++) perm[x] = (a * x + b) % S;
 }

@@ -1,5 +1,5 @@
 /* Teacher-forced minibatch SGD with the squared loss from zero init
- * (spec A §3.2 [V]: "gradient descent from zero initialization", squared
+ * (docs/papers/treepath.md: "gradient descent from zero initialization", squared
  * loss; §3.3 [S]: batch 256, lr 1 / 0.2). */
 #ifndef TREEPATH_TRAIN_H
 #define TREEPATH_TRAIN_H

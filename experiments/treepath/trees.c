@@ -1,4 +1,4 @@
-/* Tree generators, spec A §3.2 (training trees, Assumption 3 [V]) and §3.3
+/* Tree generators, docs/papers/treepath.md (training trees, Assumption 3) and the
  * (test trees: 0-3 children per node, unique labels [S]). */
 #include "treepath/trees.h"
 

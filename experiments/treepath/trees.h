@@ -1,4 +1,4 @@
-/* Trees for path-finding (spec A §3.2 Assumption 3 [V], §3.3 test set [S]).
+/* Trees for path-finding (docs/papers/treepath.md: training trees and the test set).
  *
  * Node 0 is the root; parent[] holds node indices (-1 for the root). Every
  * node carries a label drawn without replacement from [0, S). */
