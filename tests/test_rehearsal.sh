@@ -71,8 +71,19 @@ expect_fail() {
   fi
   grep -qE "error|dynlab:" "$tmp/bad.txt" || { echo "test_rehearsal: $what: no error line"; cat "$tmp/bad.txt"; fails=$((fails + 1)); }
 }
-expect_fail "mismatched configuration lists" --set 'linear.T=[5,5]'
-expect_fail "underparameterized configuration" --set 'linear.p=[30,200,300,200]'
+# constraints across knobs are configuration errors: exit 2, nothing created
+expect_config_error() {
+  local what=$1; shift
+  rm -rf "$tmp/bad"
+  "$D" run rehearsal --quick --out "$tmp/bad" "$@" >"$tmp/bad.txt" 2>&1
+  local rc=$?
+  [ $rc -eq 2 ] || { echo "test_rehearsal: $what: exit $rc, expected 2"; cat "$tmp/bad.txt"; fails=$((fails + 1)); }
+  [ "$(wc -l <"$tmp/bad.txt")" -eq 1 ] || { echo "test_rehearsal: $what: not one error line"; cat "$tmp/bad.txt"; fails=$((fails + 1)); }
+  [ ! -e "$tmp/bad" ] || { echo "test_rehearsal: $what: the run directory was created"; fails=$((fails + 1)); }
+}
+expect_config_error "mismatched configuration lists" --set 'linear.T=[5,5]'
+expect_config_error "underparameterized configuration" --set 'linear.p=[30,200,300,200]'
+expect_config_error "nothing enabled" --set linear.enable=false --set deep.enable=false
 expect_fail "unknown grouping" --set deep.grouping=oracle
 expect_fail "unknown key" --set deep.epoch=3
 mkdir -p "$tmp/nofm"

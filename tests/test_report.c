@@ -59,8 +59,8 @@ static int fabricate(const char *dir, const char *exp, int fail_one) {
     if (dl_plot_heatmap(&run, "attention", "Attention & parents", "attention", "key", "query", m, 3, 3, NULL,
                         NULL) != 0)
         return -1;
-    dl_claim_add(&run, "C1", "loss falls below 0.2", "Fig. 2 <b>", "< 0.2", loss[N - 1], NULL, loss[N - 1] < 0.2);
-    dl_claim_add(&run, "C2", "attention concentrates", "Thm. 1", ">= 0.9", 0.5, "0.50 (mass)", !fail_one);
+    dl_claim_check(&run, DL_CLAIM_LEARNED, "C1", "loss falls below 0.2", "Fig. 2 <b>", "< 0.2", loss[N - 1], NULL, loss[N - 1] < 0.2);
+    dl_claim_check(&run, DL_CLAIM_STRUCTURAL, "C2", "attention concentrates", "Thm. 1", ">= 0.9", 0.5, "0.50 (mass)", !fail_one);
     if (dl_run_close(&run) != 0) return -1;
     char p[1200];
     snprintf(p, sizeof p, "%s/config.json", dir);

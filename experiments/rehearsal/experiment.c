@@ -2,6 +2,7 @@
  * continual learning (arXiv 2506.00205). Every reconstructed constant is a
  * knob; docs/papers/rehearsal.md explains each choice. */
 #include <stddef.h>
+#include <stdio.h>
 #include "dynlab/experiment.h"
 #include "rehearsal/rehearsal.h"
 
@@ -37,6 +38,34 @@ static const dl_field fields[] = {
 };
 
 static const dl_config_schema schema = {fields, (int)(sizeof fields / sizeof fields[0]), sizeof(rh_cfg)};
+
+/* Constraints across knobs, checked before anything is created (the CLI exits 2). */
+int dl_check_rehearsal(const void *cfgv, char *err, size_t errlen)
+{
+    const rh_cfg *c = cfgv;
+    if (!c->lin_enable && !c->deep_enable) {
+        snprintf(err, errlen, "linear.enable and deep.enable are both false: nothing to run");
+        return -1;
+    }
+    if (!c->lin_enable) return 0;
+    const int nconf = c->lin_p.n;
+    if (nconf < 1 || nconf > RH_MAX_CONFIGS || c->lin_n.n != nconf || c->lin_M.n != nconf || c->lin_T.n != nconf) {
+        snprintf(err, errlen, "linear.p, linear.n, linear.M and linear.T must list the same number (1..%d) of "
+                              "configurations", RH_MAX_CONFIGS);
+        return -1;
+    }
+    for (int k = 0; k < nconf; k++) {
+        const double p = c->lin_p.v[k], n = c->lin_n.v[k], M = c->lin_M.v[k], T = c->lin_T.v[k];
+        const double TC = T < 6 ? 6 : T; /* the two-cluster family alternates over at least six tasks */
+        if (T < 2 || TC > RH_MAX_T || M > n || n < 1 || p < n + (TC - 1) * M + 2) {
+            snprintf(err, errlen, "linear configuration %d (p=%g n=%g M=%g T=%g) needs 2 <= T, max(T,6) <= %d, "
+                                  "M <= n and p >= n + (max(T,6)-1) M + 2 (overparameterized)",
+                     k + 1, p, n, M, T, RH_MAX_T);
+            return -1;
+        }
+    }
+    return 0;
+}
 
 static const dl_preset presets[] = {
     {"quick", "{}"},

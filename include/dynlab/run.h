@@ -25,8 +25,8 @@ extern "C" {
  *               `--control untrained` (the same run with learning disabled);
  *   STRUCTURAL  an exact identity, a closed form, a solver's optimality or a
  *               property that holds by architecture; it may pass untrained.
- * UNSPECIFIED is what the legacy dl_claim_add records until its call site
- * declares a kind. */
+ * UNSPECIFIED is how the report shows a summary.json without a kind (runs
+ * written before claims declared one). */
 typedef enum { DL_CLAIM_UNSPECIFIED = 0, DL_CLAIM_LEARNED = 1, DL_CLAIM_STRUCTURAL = 2 } dl_claim_kind;
 
 /* The run's control setting (`dynlab run EXP --control untrained`). */
@@ -36,7 +36,7 @@ typedef struct dl_claim {
     char id[16];           /* "C1" */
     int kind;              /* dl_claim_kind */
     char statement[256];   /* the paper's claim as a check */
-    char source[160];      /* where the paper states it (abstract, Prop. 1, spec §1.6 ...) */
+    char source[160];      /* where the paper states it (abstract, Prop. 1, Fig. 2 ...) */
     char threshold[96];    /* human-readable threshold, e.g. ">= 0.95" */
     double measured;
     char measured_text[96];/* optional richer text; empty = print `measured` */
@@ -110,9 +110,6 @@ void dl_final_str(dl_run *run, const char *key, const char *value);
  * be NULL. Returns `pass`. */
 int dl_claim_check(dl_run *run, int kind, const char *id, const char *statement, const char *source,
                    const char *threshold, double measured, const char *measured_text, int pass);
-/* Legacy form: records kind UNSPECIFIED. New code calls dl_claim_check(). */
-int dl_claim_add(dl_run *run, const char *id, const char *statement, const char *source,
-                 const char *threshold, double measured, const char *measured_text, int pass);
 const char *dl_claim_kind_name(int kind);      /* "learned", "structural", "unspecified" */
 const char *dl_control_name(int control);      /* "none", "untrained" */
 /* Parse "none" / "untrained"; -1 when unknown. */

@@ -424,12 +424,6 @@ int dl_run_untrained(dl_run *run) {
     return 1;
 }
 
-int dl_claim_add(dl_run *run, const char *id, const char *statement, const char *source,
-                 const char *threshold, double measured, const char *measured_text, int pass) {
-    return dl_claim_check(run, DL_CLAIM_UNSPECIFIED, id, statement, source, threshold, measured,
-                          measured_text, pass);
-}
-
 int dl_claim_check(dl_run *run, int kind, const char *id, const char *statement, const char *source,
                    const char *threshold, double measured, const char *measured_text, int pass) {
     if (run->n_claims >= DL_MAX_CLAIMS) return pass;
