@@ -9,44 +9,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "dynlab/data.h"
 #include "dynlab/run.h"
 
 char *ioaa_read_file(const char *path, size_t max_bytes, size_t *len, char *err, size_t errlen) {
-    /* O_NONBLOCK: opening a FIFO must not hang; non-regular files are refused. */
-    int fd = open(path, O_RDONLY | O_NONBLOCK);
-    if (fd < 0) {
-        snprintf(err, errlen, "cannot open '%s': %s", path, strerror(errno));
-        return NULL;
-    }
-    struct stat st;
-    if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-        close(fd);
-        snprintf(err, errlen, "'%s' is not a regular file", path);
-        return NULL;
-    }
-    if ((size_t)st.st_size > max_bytes) {
-        close(fd);
-        snprintf(err, errlen, "'%s' is %lld bytes, over the limit of %zu bytes", path,
-                 (long long)st.st_size, max_bytes);
-        return NULL;
-    }
-    size_t n = (size_t)st.st_size;
-    char *buf = malloc(n + 1);
-    size_t got = 0;
-    while (buf && got < n) {
-        ssize_t r = read(fd, buf + got, n - got);
-        if (r <= 0) break;
-        got += (size_t)r;
-    }
-    close(fd);
-    if (!buf || got != n) {
-        free(buf);
-        snprintf(err, errlen, "cannot read '%s' (truncated while reading)", path);
-        return NULL;
-    }
-    buf[n] = 0;
-    if (len) *len = n;
-    return buf;
+    /* The library's reader: regular files only (a FIFO is refused, not waited on), the limit named. */
+    return dl_read_file_max(path, (int64_t)max_bytes, len, err, errlen);
 }
 
 int ioaa_natural_cmp(const char *a, const char *b) {

@@ -11,38 +11,14 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "dynlab/data.h"
 #include "sentiment/sentiment.h"
 
 #define MAX_CSV_BYTES ((size_t)256 << 20)
 
 /* Whole regular file (a FIFO or device is refused, not waited on). */
 static char *read_csv(const char *path, char *err, size_t errlen) {
-    int fd = open(path, O_RDONLY | O_NONBLOCK);
-    struct stat st;
-    if (fd < 0) {
-        snprintf(err, errlen, "cannot open '%s': %s", path, strerror(errno));
-        return NULL;
-    }
-    if (fstat(fd, &st) || !S_ISREG(st.st_mode) || (size_t)st.st_size > MAX_CSV_BYTES) {
-        close(fd);
-        snprintf(err, errlen, "'%s' is not a regular file of at most 256 MiB", path);
-        return NULL;
-    }
-    size_t n = (size_t)st.st_size, got = 0;
-    char *buf = malloc(n + 1);
-    while (buf && got < n) {
-        ssize_t r = read(fd, buf + got, n - got);
-        if (r <= 0) break;
-        got += (size_t)r;
-    }
-    close(fd);
-    if (!buf || got != n) {
-        free(buf);
-        snprintf(err, errlen, "cannot read '%s'", path);
-        return NULL;
-    }
-    buf[n] = 0;
-    return buf;
+    return dl_read_file_max(path, (int64_t)MAX_CSV_BYTES, NULL, err, errlen);
 }
 
 static int valid_date(const char *s) {
