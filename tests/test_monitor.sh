@@ -1,5 +1,5 @@
 #!/bin/bash
-# monitor (arXiv 2510.22327): quick preset, seeds 1-5, every claim passes
+# monitor (arXiv 2510.22327): quick preset, seeds 1-3, every claim passes
 # except C3b, a documented finding (docs/papers/monitor.md: with rows drawn
 # i.i.d. the mean greedy/OPT exceeds 1.05 at c = 0.8).
 export ALLOW_FAIL=C3b

@@ -1,5 +1,5 @@
 #!/bin/bash
-# mot (arXiv 2510.27004): quick preset, seeds 1-5, every claim passes except
+# mot (arXiv 2510.27004): quick preset, seeds 1-3, every claim passes except
 # the documented findings (docs/papers/mot.md): C5b (the single transformer's
 # tail exponent is not 1/t on every seed) and C7 (on Fashion-MNIST MoT's lead
 # is within two standard errors of the test set); an invalid data shape is

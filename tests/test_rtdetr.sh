@@ -1,14 +1,13 @@
 #!/bin/bash
 # rtdetr (arXiv 2501.16469 on RT-DETR, arXiv 2304.08069): quick preset, seeds
-# 1-5 (seed 1 under the sanitizers). C1 (RT-DETR above DETR), C4 (evaluator =
+# 1-3 (seed 1 under the sanitizers). C1 (RT-DETR above DETR), C4 (evaluator =
 # pycocotools transcription) and C5 (matcher optimal) must pass; C2 (small-lesion
 # AP above the dense detector) and C3 (precision and recall at least the best
 # baseline's) must be computed but fail on some seeds at the quick budget -- a
 # finding recorded in docs/papers/rtdetr.md, not a test failure.
 set -u
 D=${DYNLAB:?}; SRC=${DYNLAB_SOURCE_DIR:?}
-seeds="1 2 3 4 5"
-[ "${DYNLAB_SANITIZED:-0}" = 1 ] && seeds="1"
+seeds=${DYNLAB_TEST_SEEDS:-1 2 3} # CMake sets it: 1 under the sanitizers
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/test_rtdetr.XXXXXX"); trap 'rm -rf "$tmp"' EXIT
 fails=0
 for s in $seeds; do
