@@ -1,5 +1,5 @@
-/* The finite-difference gradient checker of tests/test_ops_grad.c as a header,
- * for the op tests kept in their own files (test_rnn_grad.c, test_losses_grad.c).
+/* The finite-difference gradient checker shared by the op tests
+ * (test_ops_grad.c, test_rnn_grad.c, test_losses_grad.c).
  * Same method and tolerance: L = sum(w * f(x)) with random w, central differences
  * in float with L summed in double, both with the inputs as parameters and as
  * activations (x + 0), error max|num - ana| / max(max|num|, 1e-2) <= 2e-3. */
