@@ -3,8 +3,9 @@
 #   a tiny run writes its validation folder; training on that folder works and
 #   `dynlab eval rtdetr --checkpoint` reproduces the run's AP on it; a folder
 #   of PNG and JPEG images of other sizes, with non-contiguous category ids, a
-#   box crossing the border and an image without boxes, trains too, and the
-#   checkpoint carries its category names; bad input (a lone knob, a missing
+#   box crossing the border and an image without boxes, trains too (validated
+#   on a copy listing the categories in the other order), its loss falls, the
+#   checkpoint carries its category names and `dynlab detect` labels with them; bad input (a lone knob, a missing
 #   folder, a missing or malformed annotations.json, a missing or unreadable
 #   image, zero images, a box outside its image, different categories in the
 #   two folders, more boxes than queries) gives one error line, a non-zero
@@ -61,9 +62,13 @@ for i, (w, h) in enumerate([(48, 40), (40, 56), (64, 64), (96, 48), (32, 32), (5
 json.dump({"images": images, "annotations": anns,
            "categories": [{"id": 7, "name": "red_blob"}, {"id": 3, "name": "blue_blob"}]}, open(f"{d}/annotations.json", "w"))
 PY
-"$D" run rtdetr "${tiny[@]}" --out "$tmp/r2" --set data.train_dir="$tmp/mix" --set data.val_dir="$tmp/mix" \
+# the same folder with its categories listed in the other order validates (classes are matched by id and name)
+cp -r "$tmp/mix" "$tmp/mixrev"
+/usr/bin/python3 -c "import json,sys; p=sys.argv[1]; a=json.load(open(p)); a['categories'].reverse(); json.dump(a, open(p,'w'))" \
+  "$tmp/mixrev/annotations.json"
+"$D" run rtdetr "${tiny[@]}" --out "$tmp/r2" --set data.train_dir="$tmp/mix" --set data.val_dir="$tmp/mixrev" \
   >"$tmp/r2.log" 2>&1 || { tail -3 "$tmp/r2.log"; fail "training on a PNG/JPEG folder"; }
-"$D" eval rtdetr --data "$tmp/mix" --checkpoint "$tmp/r2/checkpoint.safetensors" --json "$tmp/e2.json" \
+"$D" eval rtdetr --data "$tmp/mixrev" --checkpoint "$tmp/r2/checkpoint.safetensors" --json "$tmp/e2.json" \
   >"$tmp/e2.txt" 2>&1 || { cat "$tmp/e2.txt"; fail "eval on the PNG/JPEG checkpoint"; }
 "$D" detect rtdetr --checkpoint "$tmp/r2/checkpoint.safetensors" "$tmp/mix/img/photo.jpg" -o "$tmp/det" \
   --score-thr 0 >"$tmp/det.txt" 2>&1 || { cat "$tmp/det.txt"; fail "detect with the trained checkpoint"; }
@@ -81,6 +86,7 @@ for r, e in (("r1", "e1"), ("r2", "e2")):
     assert abs(s["final"]["rtdetr_ap"] - ev["stats"][0]) < 1e-9 and abs(s["final"]["rtdetr_ap50"] - ev["stats"][1]) < 1e-9, (r, ev)
     st = {c["id"]: c["statement"] for c in s["claims"]}
     for k in ("C1", "C2", "C3"): assert "on the COCO folder" in st[k].replace("On the", "on the"), st[k]
+    assert s["final"]["rtdetr_loss_last"] < s["final"]["rtdetr_loss_first"], (r, s["final"])
     assert len(st) == 5
 labels = {d["label"] for d in json.load(open(f"{t}/det/detections.json"))}
 assert labels and labels <= {"red_blob", "blue_blob"}, labels

@@ -58,7 +58,17 @@ int rtdetr_predict_dataset(const char *checkpoint, const char *data_dir, const c
     int rc = -1;
     if (!inputs || !w || !h || !ids) { snprintf(err, errlen, "out of memory"); goto out; }
     for (int i = 0; i < N; i++) { w[i] = ds->images[i].width; h[i] = ds->images[i].height; ids[i] = ds->images[i].id; }
-    for (int c = 0; c < ds->n_cats; c++) cats[c] = ds->cats[c].id; /* n_cats == m.n_classes <= RTDETR_MAX_CLASSES */
+    /* class c is the category named names[c] when every name is found in ds, else ds's c-th category */
+    int by_name = 1;
+    for (int c = 0; c < ds->n_cats; c++) { /* n_cats == m.n_classes <= RTDETR_MAX_CLASSES */
+        cats[c] = ds->cats[c].id;
+        int found = 0;
+        for (int k = 0; k < ds->n_cats; k++) found += !strcmp(ds->cats[k].name, names[c]);
+        by_name &= found == 1;
+    }
+    for (int c = 0; by_name && c < ds->n_cats; c++)
+        for (int k = 0; k < ds->n_cats; k++)
+            if (!strcmp(ds->cats[k].name, names[c])) cats[c] = ds->cats[k].id;
     if (rtdetr_load_dataset_inputs(data_dir, ds, S, inputs, err, errlen)) goto out;
     if (rtdetr_predict(&m, inputs, N, w, h, ids, cats, dets, n)) { snprintf(err, errlen, "out of memory"); goto out; }
     rc = 0;

@@ -15,7 +15,8 @@ int rtdetr_load_dataset_inputs(const char *data_dir, const coco_dataset *ds, int
 
 /* Detections of the checkpoint's model on every image of ds (image files
  * resolved relative to data_dir), as COCO results in image pixels. The
- * checkpoint's category ids are mapped to ds's by position. */
+ * checkpoint's classes are mapped to ds's categories by name (by position
+ * when a name is missing from ds or not unique there). */
 int rtdetr_predict_dataset(const char *checkpoint, const char *data_dir, const coco_dataset *ds,
                            coco_det **dets, int *n, char *err, size_t errlen);
 
