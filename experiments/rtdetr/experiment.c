@@ -18,6 +18,10 @@ int dl_check_rtdetr(const void *cfgv, char *err, size_t errlen)
         snprintf(err, errlen, "model.d must be divisible by model.heads and by 4 (sine-cosine embedding)");
         return -1;
     }
+    if (!c->train_dir[0] != !c->val_dir[0]) {
+        snprintf(err, errlen, "data.train_dir and data.val_dir must be given together (or neither, for the generator)");
+        return -1;
+    }
     if (c->max_lesions > c->queries) {
         snprintf(err, errlen, "data.max_lesions must not exceed model.queries (one query per lesion)");
         return -1;
@@ -27,6 +31,9 @@ int dl_check_rtdetr(const void *cfgv, char *err, size_t errlen)
 
 static const dl_field fields[] = {
     DL_FIELD_INT(rtdetr_cfg, size, "data.size", 64, 32, 1024, "generated image side and model input size (pixels)"),
+    DL_FIELD_STRING(rtdetr_cfg, train_dir, "data.train_dir", "",
+                    "COCO folder to train on (DIR/annotations.json, images resized to data.size); empty: generated data"),
+    DL_FIELD_STRING(rtdetr_cfg, val_dir, "data.val_dir", "", "COCO folder to validate on, with data.train_dir"),
     DL_FIELD_INT(rtdetr_cfg, n_train, "data.n_train", 256, 8, 1000000, "generated training images"),
     DL_FIELD_INT(rtdetr_cfg, n_val, "data.n_val", 64, 4, 100000, "generated validation images"),
     DL_FIELD_INT(rtdetr_cfg, max_lesions, "data.max_lesions", 12, 0, 1000, "lesions per image at most"),

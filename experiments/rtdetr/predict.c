@@ -138,7 +138,7 @@ int rtdetr_load(rtdetr_model *m, const char *path, char names[][64], int max_nam
         meta_int(o, "width", 1, 1024, &width) || meta_int(o, "d", 4, 4096, &d) || meta_int(o, "heads", 1, 64, &heads) ||
         meta_int(o, "ffn", 1, 65536, &ffn) || meta_int(o, "queries", 1, 10000, &queries) ||
         meta_int(o, "dec_layers", 1, RTDETR_MAX_DEC, &layers) || !cJSON_IsArray(cl) || cJSON_GetArraySize(cl) < 1 ||
-        cJSON_GetArraySize(cl) > 1000) {
+        cJSON_GetArraySize(cl) > RTDETR_MAX_CLASSES) {
         snprintf(err, errlen, "%s: not an rtdetr checkpoint (its metadata has no valid model shape)", path);
         goto out;
     }

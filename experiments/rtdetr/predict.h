@@ -14,11 +14,14 @@
 int rtdetr_predict(rtdetr_model *m, const float *inputs, int n, const int *img_w, const int *img_h,
                    const long *img_ids, const long *cat_ids, coco_det **dets, int *nd);
 
+/* Most classes a model (and a checkpoint) may have. */
+#define RTDETR_MAX_CLASSES 100
+
 /* Checkpoint: every parameter and batch-norm statistic, with the model's
  * shape and class names in the metadata. */
 int rtdetr_save(const rtdetr_model *m, const char *path, const char *const *class_names, char *err, size_t errlen);
 /* Loads a checkpoint written by rtdetr_save; class_names (optional) receives
- * up to 16 names of 64 bytes. */
+ * up to max_names names of 64 bytes. */
 int rtdetr_load(rtdetr_model *m, const char *path, char names[][64], int max_names, char *err, size_t errlen);
 
 #endif

@@ -14,6 +14,7 @@ typedef struct {
     int steps, batch, eval_every;
     double lr, weight_decay, clip;
     double score_thr, ap_floor;
+    char train_dir[DL_STR_MAX], val_dir[DL_STR_MAX]; /* COCO folders; empty: the generator */
 } rtdetr_cfg;
 
 int rtdetr_run(const void *cfg, dl_run *run);

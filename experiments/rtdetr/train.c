@@ -1,17 +1,50 @@
 /* Training loop: AdamW (RT-DETR's optimizer, with the learning rate raised
  * for the short budget), gradient clipping, random horizontal flips, AP on the
  * validation images at regular steps. */
+#define _POSIX_C_SOURCE 200809L
 #include "rtdetr/train.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "dynlab/optim.h"
+#include "rtdetr/infer.h"
 #include "rtdetr/loss.h"
 #include "rtdetr/predict.h"
 
-int det_data_from_coco(det_data *d, const coco_dataset *ds, const uint8_t *rgb, int S)
+/* Targets of every image: normalised cxcywh of the box clipped to the image
+ * (a no-op for generated boxes, which are clipped when drawn), class = the
+ * category's position in ds->cats; crowd boxes are not trained on. */
+static void build_targets(det_data *d, const coco_dataset *ds)
+{
+    int row = 0;
+    for (int i = 0; i < d->n; i++) {
+        const coco_image *im = &ds->images[i];
+        d->off[i] = row;
+        for (int a = 0; a < ds->n_anns; a++) {
+            const coco_gt *g = &ds->anns[a];
+            if (g->image_id != im->id || g->iscrowd) continue;
+            /* only a box that crosses the border is changed (bit for bit the same otherwise) */
+            double x = g->bbox[0], y = g->bbox[1], w = g->bbox[2], h = g->bbox[3];
+            if (x < 0) { w += x; x = 0; }
+            if (y < 0) { h += y; y = 0; }
+            if (x + w > im->width) w = im->width - x;
+            if (y + h > im->height) h = im->height - y;
+            float *b = d->box + (size_t)row * 4;
+            b[0] = (float)((x + w / 2) / im->width);
+            b[1] = (float)((y + h / 2) / im->height);
+            b[2] = (float)(w / im->width);
+            b[3] = (float)(h / im->height);
+            d->cls[row] = coco_category_index(ds, g->category_id);
+            row++;
+        }
+        d->cnt[i] = row - d->off[i];
+    }
+}
+
+static int det_data_alloc(det_data *d, const coco_dataset *ds, int S)
 {
     memset(d, 0, sizeof *d);
     d->n = ds->n_images;
@@ -21,28 +54,91 @@ int det_data_from_coco(det_data *d, const coco_dataset *ds, const uint8_t *rgb, 
     d->cnt = calloc((size_t)d->n + 1, sizeof(int));
     d->box = malloc(sizeof(float) * 4 * (size_t)(ds->n_anns + 1));
     d->cls = malloc(sizeof(int) * (size_t)(ds->n_anns + 1));
-    if (!d->inputs || !d->off || !d->cnt || !d->box || !d->cls) return -1;
+    if (!d->inputs || !d->off || !d->cnt || !d->box || !d->cls) {
+        free(d->inputs); free(d->off); free(d->cnt); free(d->box); free(d->cls);
+        memset(d, 0, sizeof *d);
+        return -1;
+    }
+    return 0;
+}
+
+int det_data_from_coco(det_data *d, const coco_dataset *ds, const uint8_t *rgb, int S)
+{
+    if (det_data_alloc(d, ds, S)) return -1;
     d->ds = *ds;
-    int row = 0;
-    for (int i = 0; i < d->n; i++) {
-        const coco_image *im = &ds->images[i];
+    for (int i = 0; i < d->n; i++)
         for (int c = 0; c < 3; c++)
             for (int p = 0; p < S * S; p++)
                 d->inputs[((size_t)i * 3 + c) * S * S + p] = rgb[((size_t)i * S * S + p) * 3 + c] / 255.0f;
-        d->off[i] = row;
-        for (int a = 0; a < ds->n_anns; a++) {
-            const coco_gt *g = &ds->anns[a];
-            if (g->image_id != im->id || g->iscrowd) continue;
-            float *b = d->box + (size_t)row * 4;
-            b[0] = (float)((g->bbox[0] + g->bbox[2] / 2) / im->width);
-            b[1] = (float)((g->bbox[1] + g->bbox[3] / 2) / im->height);
-            b[2] = (float)(g->bbox[2] / im->width);
-            b[3] = (float)(g->bbox[3] / im->height);
-            d->cls[row] = coco_category_index(ds, g->category_id);
-            row++;
-        }
-        d->cnt[i] = row - d->off[i];
+    build_targets(d, ds);
+    return 0;
+}
+
+int det_data_load_folder(det_data *d, const char *dir, int S, char *err, size_t errlen)
+{
+    char path[1200];
+    struct stat st;
+    memset(d, 0, sizeof *d);
+    if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "%s: no such folder (a COCO folder holds annotations.json and its images)", dir);
+        return -1;
     }
+    snprintf(path, sizeof path, "%s/annotations.json", dir);
+    coco_dataset ds;
+    if (coco_read(path, &ds, err, errlen)) return -1;
+    if (ds.n_images == 0) {
+        snprintf(err, errlen, "%s: no images", path);
+        coco_free(&ds);
+        return -1;
+    }
+    if (ds.n_cats > RTDETR_MAX_CLASSES) {
+        snprintf(err, errlen, "%s: %d categories, at most %d are supported", path, ds.n_cats, RTDETR_MAX_CLASSES);
+        coco_free(&ds);
+        return -1;
+    }
+    /* a box is clipped to its image for training; one with no area inside it is an error */
+    for (int a = 0; a < ds.n_anns; a++) {
+        const coco_gt *g = &ds.anns[a];
+        const coco_image *im = &ds.images[coco_image_index(&ds, g->image_id)];
+        if (g->bbox[0] >= im->width || g->bbox[1] >= im->height || g->bbox[0] + g->bbox[2] <= 0 ||
+            g->bbox[1] + g->bbox[3] <= 0 || g->bbox[2] <= 0 || g->bbox[3] <= 0) {
+            snprintf(err, errlen, "%s: annotations[%d].bbox: [%g, %g, %g, %g] has no area inside its %dx%d image", path,
+                     a, g->bbox[0], g->bbox[1], g->bbox[2], g->bbox[3], im->width, im->height);
+            coco_free(&ds);
+            return -1;
+        }
+    }
+    if (det_data_alloc(d, &ds, S)) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        coco_free(&ds);
+        return -1;
+    }
+    d->ds = ds;
+    if (rtdetr_load_dataset_inputs(dir, &ds, S, d->inputs, err, errlen)) {
+        det_data_free(d);
+        return -1;
+    }
+    build_targets(d, &ds);
+    return 0;
+}
+
+int det_data_match_categories(det_data *val, const det_data *tr, const char *val_name, const char *tr_name, char *err,
+                              size_t errlen)
+{
+    coco_dataset *v = &val->ds;
+    const coco_dataset *t = &tr->ds;
+    int ok = v->n_cats == t->n_cats;
+    for (int c = 0; ok && c < t->n_cats; c++) {
+        int k = coco_category_index(v, t->cats[c].id);
+        ok = k >= 0 && !strcmp(v->cats[k].name, t->cats[c].name);
+    }
+    if (!ok) {
+        snprintf(err, errlen, "%s and %s have different categories (ids and names must be the same)", tr_name, val_name);
+        return -1;
+    }
+    /* the class index is the position in the training folder's list */
+    for (int c = 0; c < t->n_cats; c++) v->cats[c] = t->cats[c];
+    build_targets(val, v);
     return 0;
 }
 

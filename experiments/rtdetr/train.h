@@ -18,7 +18,18 @@ typedef struct {
     coco_dataset ds;     /* the same data in COCO form (pixels) */
 } det_data;
 
+/* From generated images (rgb: n * S * S * 3 bytes); takes ownership of ds. */
 int det_data_from_coco(det_data *d, const coco_dataset *ds, const uint8_t *rgb, int S);
+/* From a COCO folder (dir/annotations.json, images relative to dir, any size,
+ * resized to S). Boxes are clipped to their image for training; the
+ * evaluation uses the annotations as written (as `dynlab eval` does). Zero
+ * images, a box with no area inside its image, more than RTDETR_MAX_CLASSES
+ * categories, or a missing or unreadable file is an error (err, -1). */
+int det_data_load_folder(det_data *d, const char *dir, int S, char *err, size_t errlen);
+/* val must have the same categories (ids and names) as tr; val's category
+ * list is then put in tr's order so class indices agree. */
+int det_data_match_categories(det_data *val, const det_data *tr, const char *val_name, const char *tr_name, char *err,
+                              size_t errlen);
 void det_data_free(det_data *d);
 
 typedef struct {
