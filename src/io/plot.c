@@ -518,14 +518,16 @@ int dl_plot_bars_err(dl_run *run, const char *stem, const char *caption, const c
         if (err) {
             fputs(", \\\n     ", b);
             gp_quote(b, pf.dat_name);
-            fprintf(b, " index %d using 1:2:4 with yerrorbars lc rgb '#222222' pt -1 lw 1.5 notitle", s);
+            fprintf(b, " index %d using 1:2:4 with yerrorbars lc rgb '#222222' pt 0 lw 1.5 notitle", s);
         }
     }
     /* Values printed on the bars while they stay readable. */
     if (any && n_labels * n_series <= 40) {
         fputs(", \\\n     ", b);
         gp_quote(b, pf.dat_name);
-        fputs(" using 1:2:(sprintf('%.3g', $2)) with labels offset 0,0.6 font ',8' notitle", b);
+        /* above the error bar when there is one */
+        fputs(err ? " using 1:($2 >= 0 ? $2 + $4 : $2 - $4):(sprintf('%.3g', $2)) with labels offset 0,0.6 font ',8' notitle"
+                  : " using 1:2:(sprintf('%.3g', $2)) with labels offset 0,0.6 font ',8' notitle", b);
     }
     fputc('\n', b);
     return plot_finish(run, &pf, caption, w, 560);
