@@ -2,8 +2,10 @@
 # ssl (arXiv 2504.04032): quick preset on seeds 1-5 (seed 1 under the
 # sanitizers): every claim present, the run's figures written; claims that
 # fail in the quick budget are findings documented in docs/papers/ssl.md
-# (ALLOW below) and may fail, every other claim must pass. Then bad input:
-# a malformed table and an unknown variant are refused with one error line.
+# (ALLOW below) and may fail, every other claim must pass; the ablation bars
+# carry error bars; k-NN accuracy and the anomaly AUROC are reported. Then bad
+# input: a malformed table, an unknown variant, an unknown feature choice and a
+# held-out class the table lacks are refused with one error line.
 set -u
 D=${DYNLAB:?DYNLAB not set}
 SRC=${DYNLAB_SOURCE_DIR:?DYNLAB_SOURCE_DIR not set}
@@ -22,6 +24,21 @@ for s in $seeds; do
   for p in pretrain_loss ablation ablation_bars pca_fmnist pca_table; do
     [ -s "$out/plots/$p.dat" ] || { echo "FAIL: ssl seed $s: plots/$p.dat missing"; fails=$((fails + 1)); }
   done
+  # the ablation bars carry their error bars (a fourth column: the standard error)
+  awk '!/^#/ && NF > 0 && NF != 4 { bad = 1 } END { exit bad }' "$out/plots/ablation_bars.dat" ||
+    { echo "FAIL: ssl seed $s: ablation_bars.dat has no error column"; fails=$((fails + 1)); }
+  # k-NN accuracy and the held-out-class AUROC are reported, finite and in [0, 1]
+  /usr/bin/python3 - "$out/summary.json" <<'PY' || fails=$((fails + 1))
+import json, math, sys
+f = json.load(open(sys.argv[1]))["final"]
+keys = [d + "_" + k for d in ("fmnist", "table") for k in (
+    "knn_acc", "random_knn_acc", "raw_knn_acc", "supervised_knn_acc",
+    "anomaly_auroc", "random_anomaly_auroc", "raw_anomaly_auroc")]
+bad = [k for k in keys if not (isinstance(f.get(k), (int, float)) and 0 <= f[k] <= 1)]
+if bad:
+    print("FAIL: ssl: missing or out-of-range metrics: " + ", ".join(bad))
+    sys.exit(1)
+PY
 done
 printf '3,2\n1,2,0\n3,oops,1\n' >"$tmp/bad.csv"
 if "$D" run ssl --quick --out "$tmp/bad" --set fmnist.enable=false --set table.path="$tmp/bad.csv" >"$tmp/bad.log" 2>&1; then
@@ -31,6 +48,17 @@ elif ! grep -q "bad.csv: line 3" "$tmp/bad.log"; then
 fi
 if "$D" run ssl --quick --out "$tmp/bad2" --set train.variant=none >"$tmp/bad2.log" 2>&1; then
   echo "FAIL: unknown variant accepted"; fails=$((fails + 1))
+fi
+"$D" run ssl --quick --out "$tmp/bad3" --set eval.features=logits >"$tmp/bad3.log" 2>&1
+rc=$?
+if [ "$rc" -ne 2 ] || ! grep -q "eval.features" "$tmp/bad3.log"; then
+  echo "FAIL: unknown eval.features: exit $rc, no error line naming it"; cat "$tmp/bad3.log"; fails=$((fails + 1))
+fi
+# a held-out class the table does not have: one error line, non-zero exit
+if "$D" run ssl --quick --out "$tmp/bad4" --set fmnist.enable=false --set eval.anomaly_class=7 >"$tmp/bad4.log" 2>&1; then
+  echo "FAIL: eval.anomaly_class beyond the table's classes accepted"; fails=$((fails + 1))
+elif ! grep -q "eval.anomaly_class=7" "$tmp/bad4.log"; then
+  echo "FAIL: eval.anomaly_class: no error line naming it"; cat "$tmp/bad4.log"; fails=$((fails + 1))
 fi
 echo "ssl: $fails failure(s) over seeds $seeds"
 [ "$fails" -eq 0 ]

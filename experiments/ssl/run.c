@@ -148,6 +148,11 @@ int ssl_eval_dataset(const ssl_cfg *c, dl_run *run, int image, ssl_result *R)
                    : load_table(c, run->seed, &R->D, &R->S, err, sizeof err);
     if (rc) { dl_log(run, "error: %s", err); return -1; }
     pick_labels(&R->D, &R->S, image ? c->fm_labels_per_class : c->tab_labels_per_class);
+    if (c->anomaly && c->anomaly_class >= R->D.n_classes) { /* refused before any training */
+        dl_log(run, "error: eval.anomaly_class=%d but the %s has only %d classes", c->anomaly_class,
+               image ? "Fashion-MNIST data" : "table", R->D.n_classes);
+        return -1;
+    }
     const int untrained = dl_run_untrained(run);
     const double lr = untrained ? 0.0 : c->lr;
     const int steps = image ? c->fm_steps : c->tab_steps;
@@ -196,12 +201,7 @@ int ssl_anomaly(const ssl_cfg *c, dl_run *run, int image, ssl_result *R)
 {
     const ssl_data *D = &R->D;
     const ssl_split *S = &R->S;
-    const int a = c->anomaly_class;
-    if (a >= D->n_classes) {
-        dl_log(run, "error: eval.anomaly_class=%d but the %s has only %d classes", a,
-               image ? "Fashion-MNIST data" : "table", D->n_classes);
-        return -1;
-    }
+    const int a = c->anomaly_class; /* < n_classes: checked by ssl_eval_dataset */
     int *in = malloc(sizeof(int) * (size_t)S->n_unl), n_in = 0;
     for (int i = 0; i < S->n_unl; i++)
         if (D->y[S->unl[i]] != a) in[n_in++] = S->unl[i];
