@@ -40,6 +40,26 @@ if bad:
     sys.exit(1)
 PY
 done
+# the in-process optimizer x learning-rate grid (table only, a few steps per cell): a 3 x 5
+# heatmap of accuracies and the winner beside AdamW at 0.002 in the summary
+if "$D" run ssl --quick --out "$tmp/grid" --set fmnist.enable=false --set eval.sweep_steps=5 \
+    --set eval.ablation_seeds=2 >"$tmp/grid.log" 2>&1; then
+  /usr/bin/python3 - "$tmp/grid" <<'PY' || fails=$((fails + 1))
+import json, sys
+d = sys.argv[1]
+rows = [l.split() for l in open(d + "/plots/sweep_table.dat") if l.strip() and not l.startswith("#")]
+f = json.load(open(d + "/summary.json"))["final"]
+ok = len(rows) == 3 and all(len(r) == 5 and all(0 <= float(v) <= 1 for v in r) for r in rows)
+ok = ok and f.get("table_sweep_winner", "").split("@")[0] in ("sgd", "adam", "adamw")
+ok = ok and abs(f["table_sweep_adamw_0.002_acc"] - float(rows[2][3])) < 1e-6
+ok = ok and abs(f["table_sweep_winner_acc"] - max(float(v) for r in rows for v in r)) < 1e-6
+if not ok:
+    print("FAIL: ssl: optimizer x learning-rate grid malformed")
+    sys.exit(1)
+PY
+else
+  echo "FAIL: ssl: the grid run exited non-zero"; tail -5 "$tmp/grid.log"; fails=$((fails + 1))
+fi
 printf '3,2\n1,2,0\n3,oops,1\n' >"$tmp/bad.csv"
 if "$D" run ssl --quick --out "$tmp/bad" --set fmnist.enable=false --set table.path="$tmp/bad.csv" >"$tmp/bad.log" 2>&1; then
   echo "FAIL: malformed table accepted"; fails=$((fails + 1))

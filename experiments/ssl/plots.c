@@ -117,7 +117,12 @@ void ssl_plots(const ssl_cfg *c, dl_run *run, const ssl_result *F, const ssl_res
             char cap[256], title[128];
             snprintf(cap, sizeof cap, "Probe accuracy on %s after %d pretraining steps per optimizer and peak "
                      "learning rate (the abstract's winner: AdamW at 0.002)", names[k], c->sweep_steps);
-            snprintf(title, sizeof title, "%s: probe accuracy by optimizer x learning rate", names[k]);
+            int bo = 0, bl = 0; /* the winner, shown beside the abstract's AdamW at 0.002 */
+            for (int oi = 0; oi < 3; oi++)
+                for (int li = 0; li < 5; li++)
+                    if (ds[k]->sweep[oi][li] > ds[k]->sweep[bo][bl]) bo = oi, bl = li;
+            snprintf(title, sizeof title, "%s probe accuracy: best %s at %s (%.3f), AdamW at 2e-3 %.3f", names[k],
+                     opts[bo], lrs[bl], ds[k]->sweep[bo][bl], ds[k]->sweep[2][3]);
             dl_heatmap_opts ho = {.title = title, .xlabel = "peak learning rate", .ylabel = "optimizer",
                                   .row_labels = opts, .col_labels = lrs, .annotate = 1};
             dl_plot_heatmap_ex(run, stems[k], cap, &ho, &ds[k]->sweep[0][0], 3, 5);
