@@ -218,6 +218,15 @@ static void test_bars(void **state) {
     double neg[] = {-1, 2, -3};
     assert_int_equal(dl_plot_bars(run, "signed", "signed", NULL, NULL, NULL, 3, NULL, neg, 1), 0);
     check_png(run, "signed.png");
+    /* error bars: a fourth data column and a yerrorbars layer per series */
+    double e[] = {0.02, 0.05, 0.01, 0.0, 0.03, 0.04, 0.02, 0.1};
+    assert_int_equal(dl_plot_bars_err(run, "ablation_err", "Ablations +- SE", "with error bars", "accuracy", labels, 4,
+                                      series, v, e, 2),
+                     0);
+    check_png(run, "ablation_err.png");
+    char p[1400];
+    snprintf(p, sizeof p, "%s/plots/ablation_err", run->dir);
+    assert_int_equal(tu_system("grep -q 'yerrorbars' '%s.gp' && grep -q ' 1 0.05$' '%s.dat'", p, p), 0);
     free_run(run);
 }
 

@@ -38,6 +38,82 @@ static void test_image_augmentations(void **st)
     assert_true(fabs(m) < 0.02 && fabs(sqrt(v) - 0.5) < 0.02);
 }
 
+/* SimCLR's crop-and-resize and colour distortion on hand-made images. */
+static void test_crop_and_color(void **st)
+{
+    (void)st;
+    float in[16], out[16];
+    for (int i = 0; i < 16; i++) in[i] = (float)i; /* 4 x 4 ramp: in(y, x) = 4y + x */
+    ssl_aug_crop_resize(in, out, 4, 4, 0, 0, 4, 4); /* the whole image: identity */
+    for (int i = 0; i < 16; i++) assert_true(fabsf(out[i] - in[i]) < 1e-6f);
+    /* the 2 x 2 box at (1, 1) resized to 4 x 4: source centres 0.75 + 0.5 k clamped to [1, 2] */
+    ssl_aug_crop_resize(in, out, 4, 4, 1, 1, 2, 2);
+    const float src[4] = {1, 1.25f, 1.75f, 2};
+    for (int y = 0; y < 4; y++)
+        for (int x = 0; x < 4; x++) assert_true(fabsf(out[y * 4 + x] - (4 * src[y] + src[x])) < 1e-5f);
+    /* a 1 x 1 box: every output pixel is that pixel */
+    ssl_aug_crop_resize(in, out, 4, 4, 2, 3, 1, 1);
+    for (int i = 0; i < 16; i++) assert_true(out[i] == in[2 * 4 + 3]);
+    /* colour: brightness multiplies, contrast blends with the mean, clamped to [0, 1] */
+    float px[4] = {0, 0.2f, 0.4f, 0.6f};
+    ssl_aug_color(px, 4, 1.5f, 1.f);
+    const float b[4] = {0, 0.3f, 0.6f, 0.9f};
+    for (int i = 0; i < 4; i++) assert_true(fabsf(px[i] - b[i]) < 1e-6f);
+    ssl_aug_color(px, 4, 1.f, 0.5f); /* mean 0.45 */
+    const float ct[4] = {0.225f, 0.375f, 0.525f, 0.675f};
+    for (int i = 0; i < 4; i++) assert_true(fabsf(px[i] - ct[i]) < 1e-6f);
+    float hi[2] = {0.8f, 0.9f};
+    ssl_aug_color(hi, 2, 2.f, 1.f);
+    assert_true(hi[0] == 1.f && hi[1] == 1.f);
+    /* the full image pipeline keeps pixels in range when noise and erasing are off */
+    ssl_cfg c;
+    memset(&c, 0, sizeof c);
+    c.img_crop_lo = 0.2; c.img_jitter_p = 1; c.img_brightness = 0.4; c.img_contrast = 0.4; c.img_flip = 0.5;
+    float im[28 * 28], o2[28 * 28];
+    for (int i = 0; i < 28 * 28; i++) im[i] = (float)((i * 37) % 101) / 100.f;
+    dl_rng r;
+    dl_rng_init(&r, 9, 9);
+    for (int t = 0; t < 50; t++) {
+        ssl_aug_image(&c, im, o2, 28, 28, &r);
+        for (int i = 0; i < 28 * 28; i++) assert_true(o2[i] >= 0.f && o2[i] <= 1.f);
+    }
+}
+
+/* k-NN accuracy, the k-NN anomaly score and the AUROC on hand-made features. */
+static void test_knn_auroc(void **st)
+{
+    (void)st;
+    /* labelled rows along three directions (scale must not matter: cosine) */
+    const float tr[6 * 2] = {1, 0, 5, 0.1f, 0, 1, 0.1f, 3, -1, 0, -2, 0.2f};
+    const int ytr[6] = {0, 0, 1, 1, 2, 2};
+    const float te[3 * 2] = {7, 1, 0.2f, 9, -3, -0.1f};
+    int yte[3] = {0, 1, 2};
+    assert_true(ssl_knn_accuracy(tr, ytr, 6, te, yte, 3, 2, 3, 2) == 1.0);
+    yte[2] = 0;
+    assert_true(fabs(ssl_knn_accuracy(tr, ytr, 6, te, yte, 3, 2, 3, 1) - 2.0 / 3) < 1e-12);
+    /* k larger than the labelled set: all 6 vote; the similarity weight breaks the 2-2-2 tie */
+    yte[2] = 2;
+    assert_true(ssl_knn_accuracy(tr, ytr, 6, te, yte, 3, 2, 3, 100) == 1.0);
+    /* anomaly score: 1 - mean cosine of the k nearest references */
+    const float ref[2 * 2] = {1, 0, 0, 1};
+    const float q[2 * 2] = {2, 0, -1, 0};
+    double sc[2];
+    ssl_knn_score(ref, 2, q, 2, 2, 1, sc);
+    assert_true(fabs(sc[0] - 0.0) < 1e-6 && fabs(sc[1] - 1.0) < 1e-6);
+    ssl_knn_score(ref, 2, q, 2, 2, 2, sc);
+    assert_true(fabs(sc[0] - 0.5) < 1e-6 && fabs(sc[1] - 1.5) < 1e-6);
+    /* AUROC: perfect, reversed, a tie counted half, and undefined with one class */
+    const double s1[4] = {0.1, 0.2, 0.8, 0.9};
+    const int p1[4] = {0, 0, 1, 1}, p2[4] = {1, 1, 0, 0}, p3[4] = {0, 1, 0, 1};
+    assert_true(ssl_auroc(s1, p1, 4) == 1.0);
+    assert_true(ssl_auroc(s1, p2, 4) == 0.0);
+    assert_true(fabs(ssl_auroc(s1, p3, 4) - 0.75) < 1e-12);
+    const double s2[4] = {0.5, 0.5, 0.5, 0.9};
+    assert_true(fabs(ssl_auroc(s2, p3, 4) - 0.75) < 1e-12); /* pos {0.5, 0.9} vs neg {0.5, 0.5}: (0.5 + 0.5 + 1 + 1) / 4 */
+    const int none[4] = {0, 0, 0, 0};
+    assert_true(isnan(ssl_auroc(s1, none, 4)));
+}
+
 static void test_table_augmentations(void **st)
 {
     (void)st;
@@ -164,7 +240,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_image_augmentations), cmocka_unit_test(test_table_augmentations),
         cmocka_unit_test(test_csv), cmocka_unit_test(test_probe), cmocka_unit_test(test_loss_terms),
-        cmocka_unit_test(test_variants),
+        cmocka_unit_test(test_variants), cmocka_unit_test(test_crop_and_color),
+        cmocka_unit_test(test_knn_auroc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

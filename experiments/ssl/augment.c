@@ -1,8 +1,12 @@
 /* Data augmentation t ~ T giving the two views of each example (SimCLR,
- * Chen et al. 2020, section 3; the tabular ones after SCARF/VIME):
- * images: random shift (pad-and-crop), horizontal flip, Gaussian noise, random erasing;
+ * Chen et al. 2020, section 3 and appendix A; the tabular ones after SCARF/VIME):
+ * images: random resized crop (area fraction U(crop_lo, 1), aspect ratio
+ * log-uniform in [3/4, 4/3], resized back), random shift (pad-and-crop),
+ * horizontal flip, colour distortion (for one channel: brightness and contrast
+ * jitter, applied with probability jitter_p), Gaussian noise, random erasing;
  * tables: feature masking, Gaussian jitter (sigma times the feature std), mix-up
  * with a random row (lambda ~ U(lo, 1)). */
+#include <math.h>
 #include <string.h>
 #include "ssl/ssl.h"
 
@@ -34,15 +38,75 @@ void ssl_aug_erase(float *x, int h, int w, int y0, int x0, int eh, int ew)
         for (int xx = x0; xx < x0 + ew && xx < w; xx++) x[y * w + xx] = 0.f;
 }
 
+void ssl_aug_crop_resize(const float *in, float *out, int h, int w, int y0, int x0, int ch, int cw)
+{
+    for (int y = 0; y < h; y++) {
+        /* source coordinate of the output pixel centre (half-pixel alignment) */
+        float sy = y0 + ((float)y + 0.5f) * (float)ch / (float)h - 0.5f;
+        if (sy < (float)y0) sy = (float)y0;
+        if (sy > (float)(y0 + ch - 1)) sy = (float)(y0 + ch - 1);
+        int a = (int)sy, a1 = a + 1 < y0 + ch ? a + 1 : a;
+        float fy = sy - (float)a;
+        for (int x = 0; x < w; x++) {
+            float sx = x0 + ((float)x + 0.5f) * (float)cw / (float)w - 0.5f;
+            if (sx < (float)x0) sx = (float)x0;
+            if (sx > (float)(x0 + cw - 1)) sx = (float)(x0 + cw - 1);
+            int b = (int)sx, b1 = b + 1 < x0 + cw ? b + 1 : b;
+            float fx = sx - (float)b;
+            out[y * w + x] = (1 - fy) * ((1 - fx) * in[a * w + b] + fx * in[a * w + b1]) +
+                             fy * ((1 - fx) * in[a1 * w + b] + fx * in[a1 * w + b1]);
+        }
+    }
+}
+
+void ssl_aug_color(float *x, int n, float b, float c)
+{
+    double m = 0;
+    for (int i = 0; i < n; i++) {
+        x[i] = fminf(1.f, fmaxf(0.f, x[i] * b));
+        m += x[i];
+    }
+    m /= n;
+    for (int i = 0; i < n; i++) x[i] = fminf(1.f, fmaxf(0.f, c * x[i] + (1.f - c) * (float)m));
+}
+
+/* torchvision's RandomResizedCrop box: up to 10 tries, else the whole image. */
+static void crop_box(int h, int w, double lo, dl_rng *r, int *y0, int *x0, int *ch, int *cw)
+{
+    for (int t = 0; t < 10; t++) {
+        double area = h * w * (lo + (1 - lo) * dl_rng_uniform(r));
+        double ar = exp(log(3.0 / 4.0) + (log(4.0 / 3.0) - log(3.0 / 4.0)) * dl_rng_uniform(r));
+        int cw_ = (int)lround(sqrt(area * ar)), ch_ = (int)lround(sqrt(area / ar));
+        if (cw_ >= 1 && ch_ >= 1 && cw_ <= w && ch_ <= h) {
+            *y0 = (int)dl_rng_below(r, (uint32_t)(h - ch_ + 1));
+            *x0 = (int)dl_rng_below(r, (uint32_t)(w - cw_ + 1));
+            *ch = ch_; *cw = cw_;
+            return;
+        }
+    }
+    *y0 = 0; *x0 = 0; *ch = h; *cw = w;
+}
+
 void ssl_aug_image(const ssl_cfg *c, const float *in, float *out, int h, int w, dl_rng *r)
 {
-    float tmp[64 * 64];
+    float tmp[64 * 64], cr[64 * 64];
+    if (c->img_crop_lo > 0) {
+        int y0, x0, ch, cw;
+        crop_box(h, w, c->img_crop_lo, r, &y0, &x0, &ch, &cw);
+        ssl_aug_crop_resize(in, cr, h, w, y0, x0, ch, cw);
+        in = cr;
+    }
     int k = (int)c->img_shift;
     int dy = k > 0 ? (int)dl_rng_below(r, (uint32_t)(2 * k + 1)) - k : 0;
     int dx = k > 0 ? (int)dl_rng_below(r, (uint32_t)(2 * k + 1)) - k : 0;
     ssl_aug_shift(in, tmp, h, w, dy, dx);
     if (dl_rng_uniform(r) < c->img_flip) ssl_aug_flip(tmp, out, h, w);
     else memcpy(out, tmp, sizeof(float) * (size_t)h * w);
+    if (c->img_jitter_p > 0 && dl_rng_uniform(r) < c->img_jitter_p) {
+        float b = (float)(1 + c->img_brightness * (2 * dl_rng_uniform(r) - 1));
+        float ct = (float)(1 + c->img_contrast * (2 * dl_rng_uniform(r) - 1));
+        ssl_aug_color(out, h * w, b, ct);
+    }
     if (c->img_noise > 0) ssl_aug_noise(out, h * w, (float)c->img_noise, r);
     if (dl_rng_uniform(r) < c->img_erase) {
         int eh = 4 + (int)dl_rng_below(r, (uint32_t)(h / 3)), ew = 4 + (int)dl_rng_below(r, (uint32_t)(w / 3));

@@ -69,10 +69,20 @@ static const dl_field fields[] = {
     DL_FIELD_DOUBLE(ssl_cfg, img_shift, "augment.shift", 3, 0, 8, "largest random shift in pixels (crop of the padded image)"),
     DL_FIELD_DOUBLE(ssl_cfg, img_flip, "augment.flip", 0.5, 0, 1, "probability of a horizontal flip"),
     DL_FIELD_DOUBLE(ssl_cfg, img_noise, "augment.noise", 0.1, 0, 1, "pixel noise std"),
+    DL_FIELD_DOUBLE(ssl_cfg, img_crop_lo, "augment.crop_scale", 0.2, 0, 1, "random resized crop: smallest area fraction (0: no resized crop)"),
+    DL_FIELD_DOUBLE(ssl_cfg, img_jitter_p, "augment.jitter_p", 0.8, 0, 1, "probability of the brightness/contrast jitter"),
+    DL_FIELD_DOUBLE(ssl_cfg, img_brightness, "augment.brightness", 0.4, 0, 1, "brightness jitter: factor U(1-b, 1+b)"),
+    DL_FIELD_DOUBLE(ssl_cfg, img_contrast, "augment.contrast", 0.4, 0, 1, "contrast jitter: factor U(1-c, 1+c)"),
     DL_FIELD_DOUBLE(ssl_cfg, img_erase, "augment.erase", 0.5, 0, 1, "probability of random erasing"),
     DL_FIELD_DOUBLE(ssl_cfg, tab_mask, "augment.mask", 0.2, 0, 1, "feature masking probability"),
     DL_FIELD_DOUBLE(ssl_cfg, tab_noise, "augment.jitter", 0.1, 0, 10, "Gaussian jitter in feature stds"),
     DL_FIELD_DOUBLE(ssl_cfg, tab_mix_lo, "augment.mix_lo", 0.8, 0, 1, "mix-up lambda ~ U(mix_lo, 1)"),
+    DL_FIELD_ENUM(ssl_cfg, features, "eval.features", "encoder", "encoder|mu", "probed features: encoder output h (SimCLR) or the variational mean mu(h)"),
+    DL_FIELD_INT(ssl_cfg, knn_k, "eval.knn_k", 5, 1, 1000, "neighbours of the k-NN accuracy and anomaly score (cosine)"),
+    DL_FIELD_BOOL(ssl_cfg, anomaly, "eval.anomaly", 1, "held-out-class anomaly detection (one more pretraining per dataset)"),
+    DL_FIELD_INT(ssl_cfg, anomaly_class, "eval.anomaly_class", 0, 0, 1000, "class left out of pretraining and scored as the anomaly"),
+    DL_FIELD_INT(ssl_cfg, anomaly_ref, "eval.anomaly_ref", 2000, 1, 1000000, "largest number of training rows the anomaly score compares with"),
+    DL_FIELD_INT(ssl_cfg, sweep_steps, "eval.sweep_steps", 0, 0, 1000000, "steps per cell of the in-process optimizer x learning-rate grid (0: not run)"),
     DL_FIELD_INT(ssl_cfg, probe_iters, "eval.probe_iters", 300, 1, 100000, "gradient steps of the logistic probe"),
     DL_FIELD_INT(ssl_cfg, sup_steps, "eval.sup_steps", 150, 0, 1000000, "steps of the supervised reference encoder"),
     DL_FIELD_INT(ssl_cfg, ablation_seeds, "eval.ablation_seeds", 3, 2, 100, "initialisations per ablation variant"),
@@ -91,9 +101,11 @@ static const dl_preset presets[] = {
     /* quick: the test budget (about 10 s of CPU); the defaults are the one-run setup */
     {"quick", "{\"fmnist\": {\"n_unlabelled\": 2000, \"steps\": 150}, \"table\": {\"steps\": 150},"
               " \"eval\": {\"sup_steps\": 80}, \"log\": {\"every\": 25}}"},
-    {"paper", "{\"fmnist\": {\"n_unlabelled\": 20000, \"n_test\": 5000, \"steps\": 3000},"
-              " \"table\": {\"steps\": 1000, \"hidden\": 256}, \"train\": {\"batch\": 256},"
-              " \"eval\": {\"ablation_seeds\": 5, \"sup_steps\": 500}, \"log\": {\"every\": 100}}"},
+    /* paper: the full sweep and ablation within about 20 CPU-minutes (docs/papers/ssl.md) */
+    {"paper", "{\"fmnist\": {\"n_unlabelled\": 20000, \"n_test\": 5000, \"steps\": 1200},"
+              " \"table\": {\"steps\": 500, \"hidden\": 256}, \"train\": {\"batch\": 256},"
+              " \"eval\": {\"ablation_seeds\": 5, \"sup_steps\": 500, \"sweep_steps\": 100},"
+              " \"log\": {\"every\": 100}}"},
     {NULL, NULL},
 };
 

@@ -48,6 +48,8 @@ void ssl_model_init(ssl_model *m, const ssl_data *D, const ssl_cfg *c, int n_cla
     lin(m, &m->dec1, "dec.fc1", c->zdim, m->hidden, &r);
     lin(m, &m->dec2, "dec.fc2", m->hidden, D->d, &r);
     lin(m, &m->cls, "cls", c->zdim, n_classes, &r);
+    m->feat_encoder = strcmp(c->features, "mu") != 0;
+    m->feat_dim = m->feat_encoder ? m->hidden : c->zdim;
 }
 
 void ssl_model_free(ssl_model *m) { dl_params_free(&m->ps); }
@@ -77,8 +79,11 @@ void ssl_features(ssl_model *m, const float *x, int n, float *feat)
         int nb = n - i0 < B ? n - i0 : B;
         int s[2] = {nb, m->d};
         dl_tensor *xt = dl_tensor_wrap(g, (float *)(x + (size_t)i0 * m->d), 2, s);
-        dl_tensor *mu = dl_linear_fwd(g, &m->mu, ssl_encode(g, m, xt));
-        memcpy(feat + (size_t)i0 * m->zdim, mu->data, sizeof(float) * (size_t)nb * m->zdim);
+        /* SimCLR (Chen et al. 2020, section 2.1) probes h, before the projection head; here
+         * h is also before the variational head. "mu" probes the 32-d mean instead. */
+        dl_tensor *f = ssl_encode(g, m, xt);
+        if (!m->feat_encoder) f = dl_linear_fwd(g, &m->mu, f);
+        memcpy(feat + (size_t)i0 * m->feat_dim, f->data, sizeof(float) * (size_t)nb * m->feat_dim);
         dl_graph_reset(g);
     }
     dl_graph_free(g);

@@ -51,7 +51,7 @@ static void pca_plot(const ssl_cfg *c, dl_run *run, const ssl_result *R, const c
     const int n = R->S.n_test, K = R->D.n_classes;
     double *pc = malloc(sizeof(double) * (size_t)n * 2), *xs = malloc(sizeof(double) * (size_t)n),
            *ys = malloc(sizeof(double) * (size_t)n);
-    pca2(R->feat, n, c->zdim, pc);
+    pca2(R->feat, n, R->feat_dim, pc);
     dl_series *s = calloc((size_t)K, sizeof(dl_series));
     char (*names)[24] = calloc((size_t)K, 24);
     int off = 0;
@@ -64,7 +64,8 @@ static void pca_plot(const ssl_cfg *c, dl_run *run, const ssl_result *R, const c
         off += m;
     }
     char cap[160];
-    snprintf(cap, sizeof cap, "2-D PCA of the pretrained features mu(h) of the %s test rows, coloured by class", name);
+    snprintf(cap, sizeof cap, "2-D PCA of the pretrained features %s of the %s test rows, coloured by class",
+             strcmp(c->features, "mu") ? "h" : "mu(h)", name);
     dl_plot_opts o = {.title = cap, .xlabel = "PC 1", .ylabel = "PC 2", .flags = DL_PLOT_POINTS | DL_PLOT_KEY_OUTSIDE};
     dl_plot_lines(run, stem, cap, &o, s, K);
     free(pc); free(xs); free(ys); free(s); free(names);
@@ -100,10 +101,33 @@ void ssl_plots(const ssl_cfg *c, dl_run *run, const ssl_result *F, const ssl_res
                        .xlabel = "variant", .ylabel = "accuracy (mean +- SE)", .flags = DL_PLOT_LINESPOINTS};
     dl_plot_lines(run, "ablation", "Ablation on the table: mean probe accuracy and accuracy under shift "
                   "over initialisations, band = one standard error", &ao, as, 2);
-    dl_plot_bars(run, "ablation_bars", "Ablation on the table: mean probe accuracy per variant",
-                 "Ablation", "accuracy", ssl_variant_names, SSL_N_VARIANTS,
-                 (const char *const[]){"probe accuracy", "under shift"}, (const double[]){ma[0], ma[1], ma[2], ma[3],
-                 mr[0], mr[1], mr[2], mr[3]}, 2);
+    dl_plot_bars_err(run, "ablation_bars", "Ablation on the table: mean probe accuracy and mean accuracy under "
+                     "shift per variant, error bars one standard error over initialisations",
+                     "Ablation (mean +- SE)", "accuracy", ssl_variant_names, SSL_N_VARIANTS,
+                     (const char *const[]){"probe accuracy", "under shift"},
+                     (const double[]){ma[0], ma[1], ma[2], ma[3], mr[0], mr[1], mr[2], mr[3]},
+                     (const double[]){sa[0], sa[1], sa[2], sa[3], sr[0], sr[1], sr[2], sr[3]}, 2);
+    if (c->sweep_steps > 0) {
+        const ssl_result *ds[2] = {F, T};
+        const char *stems[2] = {"sweep_fmnist", "sweep_table"}, *names[2] = {"Fashion-MNIST", "table"};
+        const char *lrs[5] = {"1e-4", "5e-4", "1e-3", "2e-3", "5e-3"};
+        const char *opts[3] = {"SGD (momentum 0.9)", "Adam", "AdamW"};
+        for (int k = 0; k < 2; k++) {
+            if (!ds[k]) continue;
+            char cap[256], title[128];
+            snprintf(cap, sizeof cap, "Probe accuracy on %s after %d pretraining steps per optimizer and peak "
+                     "learning rate (the abstract's winner: AdamW at 0.002)", names[k], c->sweep_steps);
+            int bo = 0, bl = 0; /* the winner, shown beside the abstract's AdamW at 0.002 */
+            for (int oi = 0; oi < 3; oi++)
+                for (int li = 0; li < 5; li++)
+                    if (ds[k]->sweep[oi][li] > ds[k]->sweep[bo][bl]) bo = oi, bl = li;
+            snprintf(title, sizeof title, "%s probe accuracy: best %s at %s (%.3f), AdamW at 2e-3 %.3f", names[k],
+                     opts[bo], lrs[bl], ds[k]->sweep[bo][bl], ds[k]->sweep[2][3]);
+            dl_heatmap_opts ho = {.title = title, .xlabel = "peak learning rate", .ylabel = "optimizer",
+                                  .row_labels = opts, .col_labels = lrs, .annotate = 1};
+            dl_plot_heatmap_ex(run, stems[k], cap, &ho, &ds[k]->sweep[0][0], 3, 5);
+        }
+    }
     if (F) pca_plot(c, run, F, "pca_fmnist", "Fashion-MNIST");
     pca_plot(c, run, T, "pca_table", "table");
 }

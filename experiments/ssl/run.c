@@ -111,9 +111,9 @@ static void gather(const ssl_data *D, const int *idx, int n, float *x, int *y)
 /* Probe accuracy of an encoder (NULL: raw inputs) on the clean test set and
  * under each shift; feat_out (optional) receives the clean test features. */
 static void probe_eval(ssl_model *m, const ssl_data *D, const ssl_split *S, const ssl_cfg *c, uint64_t seed,
-                       double *acc, double *acc_shift, float *feat_out)
+                       double *acc, double *acc_shift, double *knn, float *feat_out)
 {
-    const int fd = m ? m->zdim : D->d;
+    const int fd = m ? m->feat_dim : D->d;
     float *xl = malloc(sizeof(float) * (size_t)S->n_lab * D->d), *xt = malloc(sizeof(float) * (size_t)S->n_test * D->d);
     float *xs = malloc(sizeof(float) * (size_t)S->n_test * D->d);
     float *fl = malloc(sizeof(float) * (size_t)S->n_lab * fd), *ft = malloc(sizeof(float) * (size_t)S->n_test * fd);
@@ -125,6 +125,7 @@ static void probe_eval(ssl_model *m, const ssl_data *D, const ssl_split *S, cons
     ssl_probe p;
     ssl_probe_fit(&p, fl, yl, S->n_lab, fd, D->n_classes, c->probe_iters);
     *acc = ssl_probe_accuracy(&p, ft, yt, S->n_test);
+    if (knn) *knn = ssl_knn_accuracy(fl, yl, S->n_lab, ft, yt, S->n_test, fd, D->n_classes, c->knn_k);
     if (feat_out) memcpy(feat_out, ft, sizeof(float) * (size_t)S->n_test * fd);
     for (int k = 0; k < 2; k++) {
         int shift = k == 0 ? SSL_SHIFT_NOISE : D->is_image ? SSL_SHIFT_BRIGHTNESS : SSL_SHIFT_SCALE;
@@ -147,6 +148,11 @@ int ssl_eval_dataset(const ssl_cfg *c, dl_run *run, int image, ssl_result *R)
                    : load_table(c, run->seed, &R->D, &R->S, err, sizeof err);
     if (rc) { dl_log(run, "error: %s", err); return -1; }
     pick_labels(&R->D, &R->S, image ? c->fm_labels_per_class : c->tab_labels_per_class);
+    if (c->anomaly && c->anomaly_class >= R->D.n_classes) { /* refused before any training */
+        dl_log(run, "error: eval.anomaly_class=%d but the %s has only %d classes", c->anomaly_class,
+               image ? "Fashion-MNIST data" : "table", R->D.n_classes);
+        return -1;
+    }
     const int untrained = dl_run_untrained(run);
     const double lr = untrained ? 0.0 : c->lr;
     const int steps = image ? c->fm_steps : c->tab_steps;
@@ -162,13 +168,81 @@ int ssl_eval_dataset(const ssl_cfg *c, dl_run *run, int image, ssl_result *R)
     R->pretrain_s = dl_now() - t0;
     if (!rc) rc = ssl_supervised(&mp, &R->D, R->S.lab, R->S.n_lab, c, lr, c->sup_steps, run->seed * 11, run);
     if (!rc) {
-        R->feat = malloc(sizeof(float) * (size_t)R->S.n_test * c->zdim);
-        probe_eval(&ms, &R->D, &R->S, c, run->seed, &R->acc_ssl, R->shift_ssl, R->feat);
-        probe_eval(&mr, &R->D, &R->S, c, run->seed, &R->acc_rand, R->shift_rand, NULL);
-        probe_eval(&mp, &R->D, &R->S, c, run->seed, &R->acc_sup, R->shift_sup, NULL);
-        probe_eval(NULL, &R->D, &R->S, c, run->seed, &R->acc_raw, R->shift_raw, NULL);
+        R->feat_dim = ms.feat_dim;
+        R->feat = malloc(sizeof(float) * (size_t)R->S.n_test * ms.feat_dim);
+        probe_eval(&ms, &R->D, &R->S, c, run->seed, &R->acc_ssl, R->shift_ssl, &R->knn_ssl, R->feat);
+        probe_eval(&mr, &R->D, &R->S, c, run->seed, &R->acc_rand, R->shift_rand, &R->knn_rand, NULL);
+        probe_eval(&mp, &R->D, &R->S, c, run->seed, &R->acc_sup, R->shift_sup, &R->knn_sup, NULL);
+        probe_eval(NULL, &R->D, &R->S, c, run->seed, &R->acc_raw, R->shift_raw, &R->knn_raw, NULL);
     }
     ssl_model_free(&ms); ssl_model_free(&mr); ssl_model_free(&mp);
+    R->auroc_ssl = R->auroc_rand = R->auroc_raw = NAN;
+    for (int o = 0; o < 3; o++)
+        for (int l = 0; l < 5; l++) R->sweep[o][l] = NAN;
+    if (!rc && c->anomaly) {
+        t0 = dl_now();
+        rc = ssl_anomaly(c, run, image, R);
+        R->anomaly_s = dl_now() - t0;
+    }
+    if (!rc && c->sweep_steps > 0) {
+        t0 = dl_now();
+        rc = ssl_sweep(c, run, image, R);
+        R->sweep_s = dl_now() - t0;
+    }
+    return rc;
+}
+
+/* Anomaly detection with a held-out class: pretrain on the unlabelled rows of
+ * every other class, score each test row by its k-NN distance to (up to
+ * anomaly_ref of) those training rows' features, AUROC with the held-out
+ * class as positive; the same for the untrained encoder (same draw) and raw
+ * inputs. */
+int ssl_anomaly(const ssl_cfg *c, dl_run *run, int image, ssl_result *R)
+{
+    const ssl_data *D = &R->D;
+    const ssl_split *S = &R->S;
+    const int a = c->anomaly_class; /* < n_classes: checked by ssl_eval_dataset */
+    int *in = malloc(sizeof(int) * (size_t)S->n_unl), n_in = 0;
+    for (int i = 0; i < S->n_unl; i++)
+        if (D->y[S->unl[i]] != a) in[n_in++] = S->unl[i];
+    int *vin = malloc(sizeof(int) * (size_t)(S->n_val + 1)), n_vin = 0;
+    for (int i = 0; i < S->n_val; i++)
+        if (D->y[S->val[i]] != a) vin[n_vin++] = S->val[i];
+    const int n_ref = n_in < c->anomaly_ref ? n_in : c->anomaly_ref;
+    const int steps = image ? c->fm_steps : c->tab_steps;
+    const uint64_t init_seed = run->seed * 1000 + 500 + (uint64_t)image;
+    ssl_model m, mr;
+    ssl_model_init(&m, D, c, D->n_classes, init_seed);
+    ssl_model_init(&mr, D, c, D->n_classes, init_seed);
+    int rc = ssl_pretrain(&m, D, in, n_in, vin, n_vin, c, ssl_variant_parse(c->variant), c->optimizer,
+                          dl_run_untrained(run) ? 0.0 : c->lr, steps, run->seed * 13 + (uint64_t)image, run, NULL,
+                          NULL);
+    if (!rc) {
+        float *xr = malloc(sizeof(float) * (size_t)n_ref * D->d), *xt = malloc(sizeof(float) * (size_t)S->n_test * D->d);
+        int *pos = malloc(sizeof(int) * (size_t)S->n_test);
+        double *score = malloc(sizeof(double) * (size_t)S->n_test);
+        gather(D, in, n_ref, xr, NULL);
+        gather(D, S->test, S->n_test, xt, pos);
+        for (int i = 0; i < S->n_test; i++) pos[i] = pos[i] == a;
+        ssl_model *ms[3] = {&m, &mr, NULL};
+        double *out[3] = {&R->auroc_ssl, &R->auroc_rand, &R->auroc_raw};
+        for (int k = 0; k < 3; k++) {
+            const int fd = ms[k] ? ms[k]->feat_dim : D->d;
+            float *fr = xr, *ft = xt;
+            if (ms[k]) {
+                fr = malloc(sizeof(float) * (size_t)n_ref * fd);
+                ft = malloc(sizeof(float) * (size_t)S->n_test * fd);
+                ssl_features(ms[k], xr, n_ref, fr);
+                ssl_features(ms[k], xt, S->n_test, ft);
+            }
+            ssl_knn_score(fr, n_ref, ft, S->n_test, fd, c->knn_k, score);
+            *out[k] = ssl_auroc(score, pos, S->n_test);
+            if (ms[k]) { free(fr); free(ft); }
+        }
+        free(xr); free(xt); free(pos); free(score);
+    }
+    ssl_model_free(&m); ssl_model_free(&mr);
+    free(in); free(vin);
     return rc;
 }
 
@@ -179,6 +253,33 @@ void ssl_result_free(ssl_result *R)
     ssl_train_log_free(&R->log);
     free(R->feat);
     memset(R, 0, sizeof *R);
+}
+
+const double ssl_sweep_lrs[5] = {1e-4, 5e-4, 1e-3, 2e-3, 5e-3};
+const char *const ssl_sweep_opts[3] = {"sgd", "adam", "adamw"};
+
+/* The abstract's optimizer x learning-rate comparison, in-process: each
+ * cell pretrains the full model from the same initial draw for sweep_steps
+ * steps and reports the probe accuracy of its features. */
+int ssl_sweep(const ssl_cfg *c, dl_run *run, int image, ssl_result *R)
+{
+    const uint64_t init_seed = run->seed * 1000 + (uint64_t)image;
+    for (int o = 0; o < 3; o++)
+        for (int l = 0; l < 5; l++) {
+            ssl_model m;
+            ssl_model_init(&m, &R->D, c, R->D.n_classes, init_seed);
+            if (ssl_pretrain(&m, &R->D, R->S.unl, R->S.n_unl, R->S.val, R->S.n_val, c, ssl_variant_parse(c->variant),
+                             ssl_sweep_opts[o], dl_run_untrained(run) ? 0.0 : ssl_sweep_lrs[l], c->sweep_steps,
+                             run->seed * 7 + (uint64_t)image, run, NULL, NULL)) {
+                ssl_model_free(&m);
+                return -1;
+            }
+            double sh[2];
+            probe_eval(&m, &R->D, &R->S, c, run->seed, &R->sweep[o][l], sh, NULL, NULL);
+            ssl_model_free(&m);
+            dl_progress(run, image ? "sweep fmnist" : "sweep table", o * 5 + l + 1, 15, NULL);
+        }
+    return 0;
 }
 
 /* The ablation on the table: each variant pretrained from ablation_seeds
@@ -195,7 +296,7 @@ int ssl_ablation(const ssl_cfg *c, dl_run *run, const ssl_result *T, double *acc
             if (ssl_pretrain(&m, &T->D, S.unl, S.n_unl, S.val, S.n_val, c, v, c->optimizer, untrained ? 0 : c->lr,
                              c->tab_steps, sd, run, NULL, NULL)) { ssl_model_free(&m); return -1; }
             double a, sh[2];
-            probe_eval(&m, &T->D, &S, c, run->seed, &a, sh, NULL);
+            probe_eval(&m, &T->D, &S, c, run->seed, &a, sh, NULL, NULL);
             acc[v * c->ablation_seeds + s] = a;
             rob[v * c->ablation_seeds + s] = 0.5 * (sh[0] + sh[1]);
             ssl_model_free(&m);

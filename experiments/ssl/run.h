@@ -14,14 +14,23 @@ typedef struct ssl_result {
     ssl_data D;
     ssl_split S;
     ssl_train_log log;
-    float *feat; /* [n_test, zdim] pretrained features of the test rows */
+    float *feat; /* [n_test, feat_dim] pretrained features of the test rows */
+    int feat_dim;
     double acc_ssl, acc_rand, acc_raw, acc_sup;
     double shift_ssl[2], shift_rand[2], shift_raw[2], shift_sup[2]; /* noise, then brightness (images) or scaling (tables) */
-    double pretrain_s;
+    double knn_ssl, knn_rand, knn_raw, knn_sup;       /* k-NN accuracy on the same features */
+    double auroc_ssl, auroc_rand, auroc_raw;          /* held-out-class anomaly detection (NAN: not run) */
+    double sweep[3][5];                               /* probe accuracy per optimizer x lr (NAN: not run) */
+    double pretrain_s, anomaly_s, sweep_s; /* wall seconds */
 } ssl_result;
 
 int ssl_eval_dataset(const ssl_cfg *c, dl_run *run, int image, ssl_result *R);
 void ssl_result_free(ssl_result *R);
+int ssl_anomaly(const ssl_cfg *c, dl_run *run, int image, ssl_result *R);
+/* The optimizer {sgd, adam, adamw} x learning-rate grid of probe accuracy, sweep_steps steps each. */
+extern const double ssl_sweep_lrs[5];
+extern const char *const ssl_sweep_opts[3];
+int ssl_sweep(const ssl_cfg *c, dl_run *run, int image, ssl_result *R);
 int ssl_ablation(const ssl_cfg *c, dl_run *run, const ssl_result *T, double *acc, double *rob);
 void ssl_claims(const ssl_cfg *c, dl_run *run, const ssl_result *F, const ssl_result *T, const double *abl_acc,
                 const double *abl_rob);

@@ -29,8 +29,11 @@ typedef struct ssl_cfg {
     char variant[DL_STR_MAX];
     /* augmentation */
     double img_shift, img_flip, img_noise, img_erase, tab_mask, tab_noise, tab_mix_lo;
+    double img_crop_lo, img_jitter_p, img_brightness, img_contrast; /* SimCLR's crop and colour distortion */
     /* evaluation */
     int probe_iters, sup_steps, ablation_seeds, log_every;
+    int knn_k, anomaly, anomaly_class, anomaly_ref, sweep_steps;
+    char features[DL_STR_MAX]; /* "encoder": h (SimCLR's evaluation); "mu": the variational mean */
     double shift_noise, shift_brightness, shift_scale;
     /* claim thresholds (fixed before any seed was looked at) */
     double margin, gap_ratio, keep_frac;
@@ -57,6 +60,13 @@ void ssl_aug_shift(const float *in, float *out, int h, int w, int dy, int dx);
 void ssl_aug_flip(const float *in, float *out, int h, int w);
 void ssl_aug_noise(float *x, int n, float sigma, dl_rng *r);
 void ssl_aug_erase(float *x, int h, int w, int y0, int x0, int eh, int ew);
+/* Crop the box (y0, x0, ch, cw) of in and resize it bilinearly to h x w (the
+ * resize of SimCLR's random resized crop; pixel centres aligned as
+ * torchvision's antialias-free bilinear). */
+void ssl_aug_crop_resize(const float *in, float *out, int h, int w, int y0, int x0, int ch, int cw);
+/* torchvision's ColorJitter on one grayscale image: brightness x * b, then
+ * contrast c x + (1 - c) mean(x), clamped to [0, 1]. */
+void ssl_aug_color(float *x, int n, float b, float c);
 void ssl_aug_image(const ssl_cfg *c, const float *in, float *out, int h, int w, dl_rng *r);
 void ssl_aug_mask(float *x, int d, float p, dl_rng *r);
 void ssl_aug_table_noise(float *x, const float *std, int d, float sigma, dl_rng *r);
@@ -78,11 +88,12 @@ typedef struct ssl_model {
     dl_linear fc_in, fc2, fc_h;
     dl_layernorm_m ln1, ln2;
     dl_linear mu, logvar, proj1, proj2, dec1, dec2, cls;
+    int feat_encoder, feat_dim; /* evaluation features: h (1) or mu (0), and their width */
 } ssl_model;
 void ssl_model_init(ssl_model *m, const ssl_data *D, const ssl_cfg *c, int n_classes, uint64_t seed);
 void ssl_model_free(ssl_model *m);
 dl_tensor *ssl_encode(dl_graph *g, ssl_model *m, dl_tensor *x); /* [N, d] -> h [N, hidden] */
-/* Frozen features mu(h) of n rows (evaluation mode). */
+/* Frozen features of n rows (evaluation mode): h or mu(h), feat_dim wide. */
 void ssl_features(ssl_model *m, const float *x, int n, float *feat);
 
 typedef struct ssl_train_log {
@@ -107,6 +118,15 @@ typedef struct ssl_probe {
 void ssl_probe_fit(ssl_probe *p, const float *f, const int *y, int n, int d, int k, int iters);
 double ssl_probe_accuracy(const ssl_probe *p, const float *f, const int *y, int n);
 void ssl_probe_free(ssl_probe *p);
+
+/* k-NN on frozen features (knn.c), cosine similarity: accuracy of a
+ * similarity-weighted vote of the k nearest labelled rows; anomaly score of
+ * each query row = 1 - mean similarity of its k nearest reference rows; and
+ * the AUROC of a score for the positive (anomalous) rows. */
+double ssl_knn_accuracy(const float *ftr, const int *ytr, int ntr, const float *fte, const int *yte, int nte, int d,
+                        int n_classes, int k);
+void ssl_knn_score(const float *fref, int nref, const float *fq, int nq, int d, int k, double *score);
+double ssl_auroc(const double *score, const int *positive, int n);
 
 /* Distribution shifts of the evaluation inputs. */
 enum { SSL_SHIFT_NOISE = 0, SSL_SHIFT_BRIGHTNESS, SSL_SHIFT_SCALE };

@@ -71,6 +71,12 @@ int dl_plot_bars(dl_run *run, const char *stem, const char *caption, const char 
                  const char *ylabel, const char *const *labels, int n_labels,
                  const char *const *series_names, const double *values /* [n_series][n_labels] */,
                  int n_series);
+/* The same with an error bar of half-length err[s][i] on each bar (e.g. one
+ * standard error over seeds); err NULL draws none. */
+int dl_plot_bars_err(dl_run *run, const char *stem, const char *caption, const char *title,
+                     const char *ylabel, const char *const *labels, int n_labels,
+                     const char *const *series_names, const double *values, const double *err,
+                     int n_series);
 
 /* Grid of grayscale images in [0,1] (h x w each), with optional boxes
  * (x0, y0, x1, y1 in pixels, per image, n_boxes[i] each). */

@@ -437,6 +437,14 @@ int dl_plot_heatmaps(dl_run *run, const char *stem, const char *caption, const c
 int dl_plot_bars(dl_run *run, const char *stem, const char *caption, const char *title,
                  const char *ylabel, const char *const *labels, int n_labels,
                  const char *const *series_names, const double *values, int n_series) {
+    return dl_plot_bars_err(run, stem, caption, title, ylabel, labels, n_labels, series_names, values, NULL,
+                            n_series);
+}
+
+int dl_plot_bars_err(dl_run *run, const char *stem, const char *caption, const char *title,
+                     const char *ylabel, const char *const *labels, int n_labels,
+                     const char *const *series_names, const double *values, const double *err,
+                     int n_series) {
     if (!values || n_labels <= 0 || n_series <= 0) return bad_args(stem, "no bars");
     plot_files pf;
     if (plot_begin(run, stem, &pf) != 0) return -1;
@@ -445,7 +453,8 @@ int dl_plot_bars(dl_run *run, const char *stem, const char *caption, const char 
     /* Clustered bars: group i centred at x = i, series s offset inside it. */
     const double group_width = 0.8, bw = group_width / n_series;
     int any_pos = 0, any_neg = 0, any = 0;
-    fputs("# one block per series (gnuplot index s): x value group\n", d);
+    fputs(err ? "# one block per series (gnuplot index s): x value group error\n"
+              : "# one block per series (gnuplot index s): x value group\n", d);
     for (int s = 0; s < n_series; s++) {
         fprintf(d, "%s# series %d: %s\n", s ? "\n\n" : "", s,
                 series_names && series_names[s] ? series_names[s] : "");
@@ -454,8 +463,12 @@ int dl_plot_bars(dl_run *run, const char *stem, const char *caption, const char 
             gp_num(d, i - group_width / 2 + (s + 0.5) * bw);
             fputc(' ', d);
             gp_num(d, v);
-            fprintf(d, " %d\n", i);
-            if (isfinite(v)) any = 1, any_pos |= v > 0, any_neg |= v < 0;
+            fprintf(d, " %d", i);
+            /* the bar's extent includes its error bar, so the axis range below covers it */
+            double e = err ? fabs(err[(size_t)s * n_labels + i]) : 0;
+            if (err) fputc(' ', d), gp_num(d, e);
+            fputc('\n', d);
+            if (isfinite(v)) any = 1, any_pos |= v + (isfinite(e) ? e : 0) > 0, any_neg |= v - (isfinite(e) ? e : 0) < 0;
         }
     }
     if (close_dat(&pf, d) != 0) return -1;
@@ -502,12 +515,19 @@ int dl_plot_bars(dl_run *run, const char *stem, const char *caption, const char 
             fputs(" title ", b);
             gp_quote(b, series_names[s]);
         }
+        if (err) {
+            fputs(", \\\n     ", b);
+            gp_quote(b, pf.dat_name);
+            fprintf(b, " index %d using 1:2:4 with yerrorbars lc rgb '#222222' pt 0 lw 1.5 notitle", s);
+        }
     }
     /* Values printed on the bars while they stay readable. */
     if (any && n_labels * n_series <= 40) {
         fputs(", \\\n     ", b);
         gp_quote(b, pf.dat_name);
-        fputs(" using 1:2:(sprintf('%.3g', $2)) with labels offset 0,0.6 font ',8' notitle", b);
+        /* above the error bar when there is one */
+        fputs(err ? " using 1:($2 >= 0 ? $2 + $4 : $2 - $4):(sprintf('%.3g', $2)) with labels offset 0,0.6 font ',8' notitle"
+                  : " using 1:2:(sprintf('%.3g', $2)) with labels offset 0,0.6 font ',8' notitle", b);
     }
     fputc('\n', b);
     return plot_finish(run, &pf, caption, w, 560);
