@@ -17,9 +17,27 @@ extern "C" {
 
 /* F.conv2d: x [N, C, H, W], w [Cout, C/groups, KH, KW], bias [Cout] or NULL ->
  * [N, Cout, OH, OW], OH = (H + 2 padding - dilation (KH - 1) - 1) / stride + 1.
- * Runs as GEMMs on im2col columns (1x1 stride-1 convolutions read x directly). */
+ * Runs as GEMMs on im2col columns (1x1 stride-1 convolutions read x directly),
+ * or by Winograd F(4x4, 3x3) (see dl_conv2d_set_algo). */
 dl_tensor *dl_conv2d(dl_graph *g, dl_tensor *x, dl_tensor *w, dl_tensor *bias, int stride, int padding,
                      int dilation, int groups);
+/* Convolution algorithm, a process-wide setting read by dl_conv2d when it records
+ * a convolution (default: the environment variable DYNLAB_CONV_ALGO = auto,
+ * im2col or winograd; auto when unset). DL_CONV_WINOGRAD runs every 3x3, stride-1,
+ * dilation-1, ungrouped convolution with padding <= 2 (forward, input and weight
+ * gradients) by Winograd's F(4x4, 3x3) (Lavin & Gray 2016) and all others by
+ * im2col; DL_CONV_AUTO does so only where that measured faster (at least 16
+ * input and output channels and 16 output tiles); docs/benchmarks.md gives the
+ * speed and the rounding error (about 1e-5 of the output scale against 1e-6 for
+ * im2col). Set it before building graphs, not while another thread runs one. */
+enum { DL_CONV_AUTO = 0, DL_CONV_IM2COL = 1, DL_CONV_WINOGRAD = 2 };
+void dl_conv2d_set_algo(int algo);
+int dl_conv2d_get_algo(void);
+/* "auto" / "im2col" / "winograd" -> DL_CONV_*, or -1. */
+int dl_conv2d_algo_parse(const char *s);
+/* Tests only: tile blocks of about n floats (0: default). */
+void dl_conv2d_set_winograd_block_floats(int64_t n);
+
 /* Multiply-adds x2 of one dl_conv2d forward (for GFLOP/s figures). */
 double dl_conv2d_flops(const dl_tensor *x, const dl_tensor *w, int stride, int padding, int dilation,
                        int groups);
