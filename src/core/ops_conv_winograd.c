@@ -169,7 +169,7 @@ int dl_wino_use(int N, int C, int H, int W, int Cout, int KH, int KW, int stride
     /* auto: the GEMMs need a few channels on both sides to beat im2col (one input
      * channel gives K = 1), and enough tiles to pay for the filter transform. */
     const int64_t tiles = (int64_t)N * ((H + 2 * pad - 2 + 3) / 4) * ((W + 2 * pad - 2 + 3) / 4);
-    return C >= 16 && Cout >= 16 && tiles >= 16;
+    return C >= 16 && Cout >= 16 && tiles >= 32;
 }
 
 /* dst[w Cp + c] = src[c cs + w] for c < C, w < W; lanes [C, Cp) of each dst row zero. */
@@ -248,7 +248,7 @@ static void filter_transform_fwd(const float *w, int Co, int C, int Cop, float *
 #pragma omp parallel for schedule(static) if ((int64_t)C * Cop * 36 > DL_PAR_MIN)
     for (int c = 0; c < C; c++)
         for (int l0 = 0; l0 < Cop; l0 += 16)
-            filter_tile(wT + (int64_t)c * 9 * Cop + l0, Cop, 0, U + (int64_t)c * Cop + l0, (int64_t)C * Cop);
+            filter_tile(wT + (int64_t)c * 9 * Cop + l0, Cop, 0, U + (int64_t)c * Cop + l0, xi_stride(C, Cop));
 }
 
 /* Input-gradient filters: U[xi][co][c] (row stride Cp) from w [Co][C][3][3]
@@ -260,7 +260,7 @@ static void filter_transform_bwd(const float *w, int Co, int C, int Cp, float *t
         float *t = tmp + (int64_t)omp_get_thread_num() * 9 * Cp;
         to_lanes(w + (int64_t)co * C * 9, 9, C, 9, Cp, t);
         for (int l0 = 0; l0 < Cp; l0 += 16)
-            filter_tile(t + l0, Cp, 1, U + (int64_t)co * Cp + l0, (int64_t)Co * Cp);
+            filter_tile(t + l0, Cp, 1, U + (int64_t)co * Cp + l0, xi_stride(Co, Cp));
     }
 }
 
@@ -286,7 +286,7 @@ static void wino_conv(const wplan *P, const float *x, const float *U, const floa
         }
 #pragma omp parallel for schedule(static) if ((int64_t)nb * P->Cp * P->Cop * 36 > DL_PAR_MIN)
         for (int xi = 0; xi < 36; xi++)
-            dl_sgemm(0, 0, nb, P->Co, P->C, 1.0f, V + xi * vs, P->Cp, U + (int64_t)xi * P->C * P->Cop, P->Cop, 0.0f,
+            dl_sgemm(0, 0, nb, P->Co, P->C, 1.0f, V + xi * vs, P->Cp, U + xi * xi_stride(P->C, P->Cop), P->Cop, 0.0f,
                      M + xi * ms, P->Cop);
 #pragma omp parallel for schedule(static) if ((int64_t)nb * 36 * P->Cop > DL_PAR_MIN)
         for (int i = 0; i < nb; i++) {
@@ -332,7 +332,7 @@ void dl_wino_forward(dl_graph *g, const float *x, const float *w, const float *b
                      int Co, int pad, float *y) {
     wplan P;
     plan(&P, N, C, H, W, Co, pad);
-    const size_t uf = fl16(36 * (int64_t)C * P.Cop), cf = conv_scratch_floats(&P), tf = fl16(9 * (int64_t)C * P.Cop);
+    const size_t uf = 36 * (size_t)xi_stride(C, P.Cop), cf = conv_scratch_floats(&P), tf = fl16(9 * (int64_t)C * P.Cop);
     float *U = dl_graph_scratch(g, (uf + (cf > tf ? cf : tf)) * sizeof(float));
     filter_transform_fwd(w, Co, C, P.Cop, U + uf, U); /* the transpose's space is reused by wino_conv */
     wino_conv(&P, x, U, bias, y, 0, U + uf);
@@ -347,10 +347,10 @@ static void filter_grad(const float *dU, int C, int Co, int Cop, float *gw) {
             const float *src = dU + (int64_t)c * Cop + c0;
 #if HAVE_WK512
             if (use_avx512())
-                wk_filter_grad_tile_avx512(src, (int64_t)C * Cop, dg);
+                wk_filter_grad_tile_avx512(src, xi_stride(C, Cop), dg);
             else
 #endif
-                wk_filter_grad_tile_generic(src, (int64_t)C * Cop, dg);
+                wk_filter_grad_tile_generic(src, xi_stride(C, Cop), dg);
             const int lanes = Co - c0 < 16 ? Co - c0 : 16;
             for (int l = 0; l < lanes; l++) {
                 float *d = gw + ((int64_t)(c0 + l) * C + c) * 9;
@@ -370,7 +370,7 @@ void dl_wino_backward(dl_graph *g, const float *x, const float *w, const float *
         const int OH = P.OH, OW = P.OW, Dw = 4 * P.tw;
         const int64_t vs = xi_stride(P.TB, P.Cp), zs = xi_stride(P.TB, P.Cop);
         const int64_t bandf = fl16(6 * (int64_t)P.Wp * P.Cp) + fl16(4 * (int64_t)Dw * P.Cop);
-        const size_t vf = 36 * (size_t)vs, zf = 36 * (size_t)zs, duf = fl16(36 * (int64_t)C * P.Cop);
+        const size_t vf = 36 * (size_t)vs, zf = 36 * (size_t)zs, duf = 36 * (size_t)xi_stride(C, P.Cop);
         float *V = dl_graph_scratch(g, (vf + zf + duf + (size_t)omp_get_max_threads() * bandf) * sizeof(float));
         float *Z = V + vf, *dU = Z + zf, *bands = dU + duf;
         const int64_t rows = (int64_t)N * P.th, rpb = P.TB / P.tw;
@@ -397,7 +397,7 @@ void dl_wino_backward(dl_graph *g, const float *x, const float *w, const float *
 #pragma omp parallel for schedule(static) if ((int64_t)nb * P.Cp * P.Cop * 36 > DL_PAR_MIN)
             for (int xi = 0; xi < 36; xi++)
                 dl_sgemm(1, 0, C, Co, nb, 1.0f, V + xi * vs, P.Cp, Z + xi * zs, P.Cop, r0 ? 1.0f : 0.0f,
-                         dU + (int64_t)xi * C * P.Cop, P.Cop);
+                         dU + xi * xi_stride(C, P.Cop), P.Cop);
         }
         filter_grad(dU, C, Co, P.Cop, gw);
     }
@@ -405,7 +405,7 @@ void dl_wino_backward(dl_graph *g, const float *x, const float *w, const float *
         /* dX = conv(dY, w rotated 180 degrees with in/out channels swapped, padding 2 - pad) */
         wplan Q;
         plan(&Q, N, Co, H + 2 * pad - 2, W + 2 * pad - 2, C, 2 - pad);
-        const size_t uf = fl16(36 * (int64_t)Co * Q.Cop), cf = conv_scratch_floats(&Q);
+        const size_t uf = 36 * (size_t)xi_stride(Co, Q.Cop), cf = conv_scratch_floats(&Q);
         const size_t tf = (size_t)omp_get_max_threads() * fl16(9 * (int64_t)Q.Cop);
         float *U = dl_graph_scratch(g, (uf + (cf > tf ? cf : tf)) * sizeof(float));
         filter_transform_bwd(w, Co, C, Q.Cop, U + uf, U);
