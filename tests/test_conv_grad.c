@@ -215,6 +215,30 @@ static void test_conv2d(void **state) {
     dl_conv2d_set_block_floats(0);
 }
 
+/* The same checks through Winograd F(4x4, 3x3) (dl_conv2d_set_algo): every 3x3
+ * stride-1 case above, plus cases chosen for its tiling: output sizes that are
+ * not multiples of the 4x4 tile, padding 0, 1 and 2, batches of 2-3, channel
+ * counts below and past one 16-lane vector, and (with tiny tile blocks) several
+ * blocks and several tiles per thread. */
+static void winograd_cases(void) {
+    const conv_ctx p1 = {1, 1, 1, 1, 1}, p0 = {1, 0, 1, 1, 0}, p2 = {1, 2, 1, 1, 1};
+    conv_cases();
+    CHECK("winograd pad 1, 5x6 output", b_conv, &p1, 3, T4(2, 3, 5, 6), T4(4, 3, 3, 3), T1(4));
+    CHECK("winograd pad 0, 7x9 output", b_conv, &p0, 2, T4(3, 5, 9, 11), T4(6, 5, 3, 3));
+    CHECK("winograd pad 2, 17 in 18 out channels", b_conv, &p2, 3, T4(2, 17, 4, 5), T4(18, 17, 3, 3), T1(18));
+    CHECK("winograd pad 1, one pixel", b_conv, &p1, 3, T4(2, 2, 1, 1), T4(3, 2, 3, 3), T1(3));
+}
+
+static void test_conv2d_winograd(void **state) {
+    (void)state;
+    dl_conv2d_set_algo(DL_CONV_WINOGRAD);
+    winograd_cases();
+    dl_conv2d_set_winograd_block_floats(1); /* one row of tiles per block */
+    winograd_cases();
+    dl_conv2d_set_winograd_block_floats(0);
+    dl_conv2d_set_algo(DL_CONV_AUTO);
+}
+
 /* Direct check of values on a hand-made case: 3x3 ones kernel, padding 1, on a
  * 3x3 input of 1..9: the centre sums all nine (45), the corner 1+2+4+5 = 12. */
 static void test_conv2d_values(void **state) {
@@ -459,7 +483,7 @@ static void test_modules_threads_checkpoint(void **state) {
 int main(void) {
     dl_rng_init(&g_rng, 20261206, 1);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_conv2d),    cmocka_unit_test(test_conv2d_values), cmocka_unit_test(test_pool),
+        cmocka_unit_test(test_conv2d),    cmocka_unit_test(test_conv2d_winograd), cmocka_unit_test(test_conv2d_values), cmocka_unit_test(test_pool),
         cmocka_unit_test(test_batchnorm), cmocka_unit_test(test_silu),          cmocka_unit_test(test_sample),
         cmocka_unit_test(test_selfcheck), cmocka_unit_test(test_modules_threads_checkpoint),
     };

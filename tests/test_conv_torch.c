@@ -9,7 +9,8 @@
  * writes outputs and gradients back. Every output, gradient and running
  * statistic must match with relative error max|got - want| / max|want| below
  * 1e-4, the limit of tests/test_nn_torch.c. Both the single-block and the
- * sliced im2col paths of dl_conv2d are compared. */
+ * sliced im2col paths of dl_conv2d are compared, and the Winograd F(4x4, 3x3)
+ * path (dl_conv2d_set_algo) with one and with many tile blocks. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +53,12 @@ static tcase cases[] = {
     {"conv_e", OP_CONV, {2, 3, 1, 1}, {IN4("x", 2, 3, 16, 14), IN4("w", 4, 3, 7, 7), IN1("b", 4)}},
     {"conv_f", OP_CONV, {1, 0, 1, 1}, {IN4("x", 3, 6, 5, 6), IN4("w", 4, 6, 1, 1)}},
     {"conv_g", OP_CONV, {1, 1, 1, 4}, {IN4("x", 2, 4, 6, 6), IN4("w", 8, 1, 3, 3), IN1("b", 8)}},
+    /* 3x3 stride 1 for the Winograd rounds: odd sizes, padding 0 / 1 / 2, batch 3,
+     * channel counts off the 16-lane vectors, and 64 channels */
+    {"conv_w1", OP_CONV, {1, 1, 1, 1}, {IN4("x", 3, 20, 11, 9), IN4("w", 24, 20, 3, 3), IN1("b", 24)}},
+    {"conv_w0", OP_CONV, {1, 0, 1, 1}, {IN4("x", 2, 17, 10, 13), IN4("w", 18, 17, 3, 3)}},
+    {"conv_w2", OP_CONV, {1, 2, 1, 1}, {IN4("x", 2, 16, 6, 7), IN4("w", 33, 16, 3, 3), IN1("b", 33)}},
+    {"conv_w64", OP_CONV, {1, 1, 1, 1}, {IN4("x", 2, 64, 12, 12), IN4("w", 64, 64, 3, 3)}},
     {"maxpool_a", OP_MAXPOOL, {3, 2, 1}, {IN4("x", 2, 3, 9, 8)}},
     {"maxpool_b", OP_MAXPOOL, {2, 2, 0}, {IN4("x", 2, 3, 8, 6)}},
     {"avgpool_a", OP_AVGPOOL, {3, 2, 1}, {IN4("x", 2, 3, 9, 8)}},
@@ -226,6 +233,14 @@ static void test_ops_match_torch(void **st) {
     dl_conv2d_set_block_floats(50); /* convolutions in slices of a few pixels */
     round_trip("convtorch_sliced", 2027);
     dl_conv2d_set_block_floats(0);
+    /* every 3x3 stride-1 case through Winograd F(4x4, 3x3), then with one row of
+     * tiles per block (several blocks per convolution) */
+    dl_conv2d_set_algo(DL_CONV_WINOGRAD);
+    round_trip("convtorch_winograd", 2028);
+    dl_conv2d_set_winograd_block_floats(1);
+    round_trip("convtorch_winograd_blocks", 2029);
+    dl_conv2d_set_winograd_block_floats(0);
+    dl_conv2d_set_algo(DL_CONV_AUTO);
 }
 
 int main(void) {
