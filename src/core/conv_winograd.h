@@ -14,8 +14,9 @@ int dl_wino_use(int N, int C, int H, int W, int Cout, int KH, int KW, int stride
 void dl_wino_forward(dl_graph *g, const float *x, const float *w, const float *bias, int N, int C, int H, int W,
                      int Co, int pad, float *y);
 
-/* gw += dL/dw and gx += dL/dx (either may be NULL) from dy [N, Co, OH, OW]. */
+/* gw += dL/dw and gx += dL/dx (either may be NULL) from dy [N, Co, OH, OW];
+ * gx = dL/dx instead when gx_fresh (its old contents are not read). */
 void dl_wino_backward(dl_graph *g, const float *x, const float *w, const float *dy, int N, int C, int H, int W,
-                      int Co, int pad, float *gw, float *gx);
+                      int Co, int pad, float *gw, float *gx, int gx_fresh);
 
 #endif

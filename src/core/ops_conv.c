@@ -236,16 +236,14 @@ static void conv_bwd(dl_graph *g, const dl_rec *r) {
     }
     float *gw = w->requires_grad ? dl_tensor_grad(g, w) : NULL;
     float *gx = NULL;
-    if (x->requires_grad) {
-        int fresh;
-        gx = dl_grad_out(g, x, &fresh);
-        if (fresh) memset(gx, 0, (size_t)x->size * sizeof(float));
-    }
-    if (!gw && !gx) return;
-    if (r->arg.i[4]) { /* recorded as Winograd by the forward */
-        dl_wino_backward(g, x->data, w->data, dy, G.N, G.C, G.H, G.W, G.Cout, G.p, gw, gx);
+    int fresh = 0;
+    if (x->requires_grad) gx = dl_grad_out(g, x, &fresh);
+    if (r->arg.i[4]) { /* recorded as Winograd by the forward; it writes every pixel of a fresh dX */
+        if (gw || gx) dl_wino_backward(g, x->data, w->data, dy, G.N, G.C, G.H, G.W, G.Cout, G.p, gw, gx, fresh);
         return;
     }
+    if (gx && fresh) memset(gx, 0, (size_t)x->size * sizeof(float));
+    if (!gw && !gx) return;
     const int64_t nb = n_blocks(&G);
     /* Columns (im2col, or x's channels gathered for whole-image blocks of a 1x1
      * convolution) unless x serves as its own columns; dY gathered for whole-image blocks. */

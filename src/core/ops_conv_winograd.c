@@ -46,19 +46,27 @@
 #define HAVE_WK512 1
 #include "core/vmath_avx512.h"
 
-/* One image row of NCHW x (channel stride cs, W pixels, C channels) -> NHWC
- * dst[w Cp + c], by 16x16 register transposes; lanes past C are written as 0. */
-T512 static void nhwc_row_avx512(const float *src, int64_t cs, int C, int W, int Cp, float *dst) {
+/* nrows consecutive image rows of NCHW x (channel stride cs, W pixels per row,
+ * C channels; the rows contiguous in each plane) -> NHWC dst[r drow + w Cp + c],
+ * by 16x16 register transposes over the rows' pixels taken as one run (narrow
+ * maps such as 7 or 14 pixels then fill the vectors); lanes past C are written 0. */
+T512 static void nhwc_rows_avx512(const float *src, int64_t cs, int C, int W, int nrows, int64_t drow, int Cp,
+                                  float *dst) {
+    const int total = W * nrows;
     for (int c0 = 0; c0 < C; c0 += 16) {
         const int nc = C - c0 < 16 ? C - c0 : 16;
-        for (int w0 = 0; w0 < W; w0 += 16) {
-            const int nw = W - w0 < 16 ? W - w0 : 16;
-            const __mmask16 m = tail_mask(nw);
+        for (int j0 = 0; j0 < total; j0 += 16) {
+            const int nj = total - j0 < 16 ? total - j0 : 16;
+            const __mmask16 m = tail_mask(nj);
             __m512 r[16];
             for (int i = 0; i < 16; i++)
-                r[i] = i < nc ? _mm512_maskz_loadu_ps(m, src + (int64_t)(c0 + i) * cs + w0) : _mm512_setzero_ps();
+                r[i] = i < nc ? _mm512_maskz_loadu_ps(m, src + (int64_t)(c0 + i) * cs + j0) : _mm512_setzero_ps();
             transpose16_regs(r);
-            for (int j = 0; j < nw; j++) _mm512_storeu_ps(dst + (int64_t)(w0 + j) * Cp + c0, r[j]);
+            int row = j0 / W, w = j0 % W;
+            for (int j = 0; j < nj; j++) {
+                _mm512_storeu_ps(dst + row * drow + (int64_t)w * Cp + c0, r[j]);
+                if (++w == W) w = 0, row++;
+            }
         }
     }
 }
@@ -172,18 +180,21 @@ int dl_wino_use(int N, int C, int H, int W, int Cout, int KH, int KW, int stride
     return C >= 16 && Cout >= 16 && tiles >= 32;
 }
 
-/* dst[w Cp + c] = src[c cs + w] for c < C, w < W; lanes [C, Cp) of each dst row zero. */
-static void to_lanes(const float *src, int64_t cs, int C, int W, int Cp, float *dst) {
+/* dst[r drow + w Cp + c] = src[c cs + r W + w] for c < C, w < W, r < nrows;
+ * lanes [C, Cp) of each dst pixel zero. */
+static void to_lanes(const float *src, int64_t cs, int C, int W, int nrows, int64_t drow, int Cp, float *dst) {
 #if HAVE_WK512
     if (use_avx512()) {
-        nhwc_row_avx512(src, cs, C, W, Cp, dst);
+        nhwc_rows_avx512(src, cs, C, W, nrows, drow, Cp, dst);
         return;
     }
 #endif
-    for (int w = 0; w < W; w++) {
-        for (int c = 0; c < C; c++) dst[(int64_t)w * Cp + c] = src[(int64_t)c * cs + w];
-        for (int c = C; c < Cp; c++) dst[(int64_t)w * Cp + c] = 0.0f;
-    }
+    for (int r = 0; r < nrows; r++)
+        for (int w = 0; w < W; w++) {
+            float *d = dst + r * drow + (int64_t)w * Cp;
+            for (int c = 0; c < C; c++) d[c] = src[(int64_t)c * cs + (int64_t)r * W + w];
+            for (int c = C; c < Cp; c++) d[c] = 0.0f;
+        }
 }
 
 /* Rows [r0, r0 + nr) of image n in padded coordinates (x [N, C, H, W] placed at
@@ -192,17 +203,23 @@ static void to_lanes(const float *src, int64_t cs, int C, int W, int Cp, float *
  * is built just before its transforms and read from L1/L2. */
 static void band_rows(const float *x, int n, int C, int H, int W, int r0, int nr, int Wp, int Cp, int off,
                       float *band) {
+    const int64_t drow = (int64_t)Wp * Cp;
+    int lo = -1, hi = -1; /* band rows holding image rows */
     for (int k = 0; k < nr; k++) {
         const int h = r0 + k - off;
-        float *dst = band + (int64_t)k * Wp * Cp;
+        float *dst = band + k * drow;
         if (h < 0 || h >= H) {
-            memset(dst, 0, (size_t)Wp * Cp * sizeof(float));
+            memset(dst, 0, (size_t)drow * sizeof(float));
             continue;
         }
+        if (lo < 0) lo = k;
+        hi = k + 1;
         memset(dst, 0, (size_t)off * Cp * sizeof(float));
         memset(dst + (int64_t)(off + W) * Cp, 0, (size_t)(Wp - off - W) * Cp * sizeof(float));
-        to_lanes(x + ((int64_t)n * C * H + h) * W, (int64_t)H * W, C, W, Cp, dst + (int64_t)off * Cp);
     }
+    if (lo >= 0)
+        to_lanes(x + ((int64_t)n * C * H + (r0 + lo - off)) * W, (int64_t)H * W, C, W, hi - lo, drow, Cp,
+                 band + lo * drow + (int64_t)off * Cp);
 }
 
 static void input_tile(const float *src, int64_t row_stride, int cp, float *V, int64_t vs) {
@@ -243,7 +260,7 @@ static void filter_transform_fwd(const float *w, int Co, int C, int Cop, float *
 #pragma omp parallel for schedule(static) if ((int64_t)K9 * Cop > DL_PAR_MIN)
     for (int q = 0; q < nchunk; q++) {
         const int k0 = q * 64, nk = K9 - k0 < 64 ? K9 - k0 : 64;
-        to_lanes(w + k0, K9, Co, nk, Cop, wT + (int64_t)k0 * Cop);
+        to_lanes(w + k0, K9, Co, nk, 1, 0, Cop, wT + (int64_t)k0 * Cop);
     }
 #pragma omp parallel for schedule(static) if ((int64_t)C * Cop * 36 > DL_PAR_MIN)
     for (int c = 0; c < C; c++)
@@ -258,7 +275,7 @@ static void filter_transform_bwd(const float *w, int Co, int C, int Cp, float *t
 #pragma omp parallel for schedule(static) if ((int64_t)Co * Cp * 36 > DL_PAR_MIN)
     for (int co = 0; co < Co; co++) {
         float *t = tmp + (int64_t)omp_get_thread_num() * 9 * Cp;
-        to_lanes(w + (int64_t)co * C * 9, 9, C, 9, Cp, t);
+        to_lanes(w + (int64_t)co * C * 9, 9, C, 9, 1, 0, Cp, t);
         for (int l0 = 0; l0 < Cp; l0 += 16)
             filter_tile(t + l0, Cp, 1, U + (int64_t)co * Cp + l0, xi_stride(Co, Cp));
     }
@@ -361,7 +378,7 @@ static void filter_grad(const float *dU, int C, int Co, int Cop, float *gw) {
 }
 
 void dl_wino_backward(dl_graph *g, const float *x, const float *w, const float *dy, int N, int C, int H, int W,
-                      int Co, int pad, float *gw, float *gx) {
+                      int Co, int pad, float *gw, float *gx, int gx_fresh) {
     if (gw) {
         /* Tiles of the forward convolution: V from x, Z from dY (bands of 6 rows of x
          * and 4 rows of dY, zero-padded to 4 tw columns, per row of tiles). */
@@ -409,6 +426,6 @@ void dl_wino_backward(dl_graph *g, const float *x, const float *w, const float *
         const size_t tf = (size_t)omp_get_max_threads() * fl16(9 * (int64_t)Q.Cop);
         float *U = dl_graph_scratch(g, (uf + (cf > tf ? cf : tf)) * sizeof(float));
         filter_transform_bwd(w, Co, C, Q.Cop, U + uf, U);
-        wino_conv(&Q, dy, U, NULL, gx, 1, U + uf);
+        wino_conv(&Q, dy, U, NULL, gx, !gx_fresh, U + uf);
     }
 }
