@@ -39,7 +39,12 @@ if [ "${DYNLAB_SANITIZED:-0}" != 1 ]; then
 import json, sys
 rows = [json.loads(l) for l in sys.stdin if l.strip()]
 assert len(rows) == 12 and rows[-1]["conv"] == "resnet-det all", rows
-assert all(r["gflops"] > 0 and 0 < r["cpu_peak_frac"] < 1.5 for r in rows), rows
+# im2col rows cannot pass the FMA peak; Winograd F(4x4,3x3) rows (and the total,
+# which includes them) are effective rates (direct-convolution FLOPs / time) with
+# 4x fewer multiplies, so below 4x it
+assert all(r["gflops"] > 0 and 0 < r["cpu_peak_frac"] < (1.5 if r.get("algo") == "im2col" else 4.0)
+           for r in rows), rows
+assert any(r.get("algo") == "winograd" for r in rows), rows
 print("conv table ok")' || fail "conv table"
 fi
 echo "test_bench_conv: ok"

@@ -305,6 +305,7 @@ static void test_pool(void **state) {
 typedef struct bn_ctx {
     int train, affine;
     float *rm, *rv; /* running statistics [C] */
+    int relu;       /* dl_batchnorm_relu */
 } bn_ctx;
 
 static dl_tensor *b_bn(dl_graph *g, dl_tensor **in, const void *c) {
@@ -313,7 +314,8 @@ static dl_tensor *b_bn(dl_graph *g, dl_tensor **in, const void *c) {
     int s[1] = {C};
     dl_tensor *rm = k->rm ? dl_tensor_wrap(g, k->rm, 1, s) : NULL, *rv = k->rv ? dl_tensor_wrap(g, k->rv, 1, s) : NULL;
     dl_graph_set_training(g, k->train);
-    dl_tensor *y = dl_batchnorm(g, in[0], k->affine ? in[1] : NULL, k->affine ? in[2] : NULL, rm, rv, 0.1f, 1e-5f);
+    dl_tensor *y = (k->relu ? dl_batchnorm_relu : dl_batchnorm)(g, in[0], k->affine ? in[1] : NULL,
+                                                               k->affine ? in[2] : NULL, rm, rv, 0.1f, 1e-5f);
     dl_graph_set_training(g, 1);
     return y;
 }
@@ -321,11 +323,15 @@ static dl_tensor *b_bn(dl_graph *g, dl_tensor **in, const void *c) {
 static void test_batchnorm(void **state) {
     (void)state;
     float rm[4] = {0.3f, -0.2f, 0.1f, 0.5f}, rv[4] = {1.5f, 0.7f, 2.0f, 0.9f};
-    const bn_ctx tr = {1, 1, rm, rv}, tr_plain = {1, 0, NULL, NULL}, ev = {0, 1, rm, rv};
+    const bn_ctx tr = {1, 1, rm, rv, 0}, tr_plain = {1, 0, NULL, NULL, 0}, ev = {0, 1, rm, rv, 0};
     CHECK("batchnorm train 4-D", b_bn, &tr, 3, T4(3, 4, 3, 2), T1(4), T1(4));
     CHECK("batchnorm train 2-D, no affine", b_bn, &tr_plain, 1, T2(5, 4));
     CHECK("batchnorm train 3-D", b_bn, &tr, 3, T3(2, 4, 5), T1(4), T1(4));
     CHECK("batchnorm eval", b_bn, &ev, 3, T4(2, 4, 3, 3), T1(4), T1(4));
+    /* fused batch norm + ReLU; h = 1e-3 keeps the differences off the ReLU's kink */
+    const bn_ctx trr = {1, 1, rm, rv, 1}, evr = {0, 1, rm, rv, 1};
+    CHECK_H("batchnorm+relu train", b_bn, &trr, 1e-3, 3, T4(3, 4, 3, 2), T1(4), T1(4));
+    CHECK_H("batchnorm+relu eval", b_bn, &evr, 1e-3, 3, T4(2, 4, 3, 3), T1(4), T1(4));
     /* Running statistics: after one training forward on a known batch. */
     dl_graph *g = dl_graph_new();
     dl_graph_set_training(g, 1);
@@ -366,7 +372,7 @@ static void test_selfcheck(void **state) {
     const conv_ctx c3 = {1, 1, 1, 1, 1};
     const gc_input spec[] = {T4(1, 2, 4, 4), T4(2, 2, 3, 3), T1(2)};
     assert_true(grad_check("conv2d, perturbed", b_conv, &c3, 3, spec, 1e-2, 1) > TOL);
-    const bn_ctx tr = {1, 1, NULL, NULL};
+    const bn_ctx tr = {1, 1, NULL, NULL, 0};
     const gc_input bs[] = {T4(2, 3, 2, 2), T1(3), T1(3)};
     assert_true(grad_check("batchnorm, perturbed", b_bn, &tr, 3, bs, 1e-2, 1) > TOL);
 }

@@ -38,7 +38,12 @@ int dl_conv2d_algo_parse(const char *s);
 /* Tests only: tile blocks of about n floats (0: default). */
 void dl_conv2d_set_winograd_block_floats(int64_t n);
 
-/* Multiply-adds x2 of one dl_conv2d forward (for GFLOP/s figures). */
+/* 1 when dl_conv2d would run this convolution by Winograd under the current setting. */
+int dl_conv2d_uses_winograd(const dl_tensor *x, const dl_tensor *w, int stride, int padding, int dilation,
+                            int groups);
+
+/* Multiply-adds x2 of one dl_conv2d forward (for GFLOP/s figures; a Winograd
+ * convolution does fewer multiplies, so FLOPs / time is then an effective rate). */
 double dl_conv2d_flops(const dl_tensor *x, const dl_tensor *w, int stride, int padding, int dilation,
                        int groups);
 
@@ -61,6 +66,12 @@ dl_tensor *dl_global_avg_pool2d(dl_graph *g, dl_tensor *x);
  * gamma/beta [C] may be NULL. */
 dl_tensor *dl_batchnorm(dl_graph *g, dl_tensor *x, dl_tensor *gamma, dl_tensor *beta, dl_tensor *running_mean,
                         dl_tensor *running_var, float momentum, float eps);
+
+/* max(0, dl_batchnorm(...)) as one op (same arguments and semantics, then
+ * F.relu; at a batch-norm output of exactly 0 the gradient is 0, as PyTorch's).
+ * One pass over the activations less in each direction than dl_relu(dl_batchnorm()). */
+dl_tensor *dl_batchnorm_relu(dl_graph *g, dl_tensor *x, dl_tensor *gamma, dl_tensor *beta, dl_tensor *running_mean,
+                             dl_tensor *running_var, float momentum, float eps);
 
 /* SiLU (swish): x * sigmoid(x) (Elfwing et al. 2018; Ramachandran et al. 2017). */
 dl_tensor *dl_silu(dl_graph *g, dl_tensor *x);

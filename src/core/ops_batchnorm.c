@@ -8,14 +8,23 @@
  *   dx = gamma rstd (dy - mean(dy) - xhat mean(dy xhat)),
  *   dgamma = sum dy xhat, dbeta = sum dy.
  * Eval mode is an affine map with the running statistics. Channels split over
- * threads: the same bits for any thread count. */
+ * threads: the same bits for any thread count.
+ * dl_batchnorm_relu is max(0, batchnorm(x)) in one op: the ReLU is applied as the
+ * output is written and its gradient (dy where y > 0) folded into the backward's
+ * two passes, which saves the ReLU's own pass over the activations in each
+ * direction and its output tensor (the conv + BN + ReLU blocks of the CNNs). */
+#if defined(__GNUC__) && !defined(__clang__)
+/* Lets gcc if-convert the ReLU's float compares into blends (as vmath.c); a
+ * branch per element mispredicts on half of the activations. */
+#pragma GCC optimize("no-trapping-math")
+#endif
 #include <math.h>
 #include "core/internal.h"
 #include "dynlab/conv.h"
 
 typedef struct bn_saved {
     float *mean, *rstd; /* [C] */
-    int train;
+    int train, relu;    /* relu: the output is max(0, bn(x)) (dl_batchnorm_relu) */
 } bn_saved;
 
 /* Sum of one row: float vector partials of 64 summed in double, in a fixed order
@@ -38,7 +47,8 @@ static void bn_bwd(dl_graph *g, const dl_rec *r) {
     int64_t N, C, S;
     bn_dims(x, &N, &C, &S);
     const double M = (double)(N * S);
-    const float *xv = x->data, *dy = out->grad;
+    const float *xv = x->data, *dy = out->grad, *yv = out->data;
+    const int relu = sv->relu;
     float *gg = gamma && gamma->requires_grad ? dl_tensor_grad(g, gamma) : NULL;
     float *gb = beta && beta->requires_grad ? dl_tensor_grad(g, beta) : NULL;
     float *gx = NULL;
@@ -49,12 +59,22 @@ static void bn_bwd(dl_graph *g, const dl_rec *r) {
         const float mu = sv->mean[c], rs = sv->rstd[c];
         double sdy = 0, sdyx = 0;
         for (int64_t n = 0; n < N; n++) {
-            const float *xp = xv + (n * C + c) * S, *dp = dy + (n * C + c) * S;
+            const float *xp = xv + (n * C + c) * S, *dp = dy + (n * C + c) * S, *yp = yv + (n * C + c) * S;
             float a = 0, b = 0;
+            if (relu) { /* the ReLU's gradient folded in: dz = dy where y > 0 */
 #pragma omp simd reduction(+ : a, b)
-            for (int64_t i = 0; i < S; i++) {
-                a += dp[i];
-                b += dp[i] * (xp[i] - mu);
+                for (int64_t i = 0; i < S; i++) {
+                    const float d = dp[i]; /* loaded unconditionally: a select, not a branch */
+                    const float dz = yp[i] > 0.0f ? d : 0.0f;
+                    a += dz;
+                    b += dz * (xp[i] - mu);
+                }
+            } else {
+#pragma omp simd reduction(+ : a, b)
+                for (int64_t i = 0; i < S; i++) {
+                    a += dp[i];
+                    b += dp[i] * (xp[i] - mu);
+                }
             }
             sdy += a, sdyx += b;
         }
@@ -66,10 +86,22 @@ static void bn_bwd(dl_graph *g, const dl_rec *r) {
         if (sv->train) {
             const float mdy = (float)(sdy / M), mdyx = (float)(sdyx / M);
             for (int64_t n = 0; n < N; n++) {
-                const float *xp = xv + (n * C + c) * S, *dp = dy + (n * C + c) * S;
+                const float *xp = xv + (n * C + c) * S, *dp = dy + (n * C + c) * S, *yp = yv + (n * C + c) * S;
                 float *gp = gx + (n * C + c) * S;
                 const float kx = k * rs * mdyx, k0 = k * mdy;
-                if (fresh) {
+                if (relu && fresh) {
+#pragma omp simd
+                    for (int64_t i = 0; i < S; i++) {
+                        const float d = dp[i];
+                        gp[i] = k * (yp[i] > 0.0f ? d : 0.0f) - k0 - (xp[i] - mu) * kx;
+                    }
+                } else if (relu) {
+#pragma omp simd
+                    for (int64_t i = 0; i < S; i++) {
+                        const float d = dp[i];
+                        gp[i] += k * (yp[i] > 0.0f ? d : 0.0f) - k0 - (xp[i] - mu) * kx;
+                    }
+                } else if (fresh) {
 #pragma omp simd
                     for (int64_t i = 0; i < S; i++) gp[i] = k * dp[i] - k0 - (xp[i] - mu) * kx;
                 } else {
@@ -79,16 +111,20 @@ static void bn_bwd(dl_graph *g, const dl_rec *r) {
             }
         } else {
             for (int64_t n = 0; n < N; n++) {
-                const float *dp = dy + (n * C + c) * S;
+                const float *dp = dy + (n * C + c) * S, *yp = yv + (n * C + c) * S;
                 float *gp = gx + (n * C + c) * S;
-                for (int64_t i = 0; i < S; i++) gp[i] = fresh ? k * dp[i] : gp[i] + k * dp[i];
+                for (int64_t i = 0; i < S; i++) {
+                    const float d = dp[i];
+                    const float dz = !relu || yp[i] > 0.0f ? d : 0.0f;
+                    gp[i] = fresh ? k * dz : gp[i] + k * dz;
+                }
             }
         }
     }
 }
 
-dl_tensor *dl_batchnorm(dl_graph *g, dl_tensor *x, dl_tensor *gamma, dl_tensor *beta, dl_tensor *running_mean,
-                        dl_tensor *running_var, float momentum, float eps) {
+static dl_tensor *bn_impl(dl_graph *g, dl_tensor *x, dl_tensor *gamma, dl_tensor *beta, dl_tensor *running_mean,
+                          dl_tensor *running_var, float momentum, float eps, int relu) {
     char b[64];
     if (x->ndim < 2) dl_fatal("dl_batchnorm: input %s needs a channel axis (axis 1)", dl_shape_str(x, b, sizeof b));
     int64_t N, C, S;
@@ -140,17 +176,35 @@ dl_tensor *dl_batchnorm(dl_graph *g, dl_tensor *x, dl_tensor *gamma, dl_tensor *
         for (int64_t n = 0; n < N; n++) {
             const float *xp = xv + (n * C + c) * S;
             float *yp = y + (n * C + c) * S;
+            if (relu) {
 #pragma omp simd
-            for (int64_t i = 0; i < S; i++) yp[i] = xp[i] * k + o;
+                for (int64_t i = 0; i < S; i++) {
+                    const float v = xp[i] * k + o;
+                    yp[i] = v > 0.0f ? v : 0.0f;
+                }
+            } else {
+#pragma omp simd
+                for (int64_t i = 0; i < S; i++) yp[i] = xp[i] * k + o;
+            }
         }
     }
     dl_rec *r = dl_record(g, bn_bwd, out, x, gamma, beta);
     if (r) {
         bn_saved *sv = dl_graph_alloc(g, sizeof *sv);
-        sv->mean = mean, sv->rstd = rstd, sv->train = train;
+        sv->mean = mean, sv->rstd = rstd, sv->train = train, sv->relu = relu;
         r->saved = sv;
     }
     return out;
+}
+
+dl_tensor *dl_batchnorm(dl_graph *g, dl_tensor *x, dl_tensor *gamma, dl_tensor *beta, dl_tensor *running_mean,
+                        dl_tensor *running_var, float momentum, float eps) {
+    return bn_impl(g, x, gamma, beta, running_mean, running_var, momentum, eps, 0);
+}
+
+dl_tensor *dl_batchnorm_relu(dl_graph *g, dl_tensor *x, dl_tensor *gamma, dl_tensor *beta, dl_tensor *running_mean,
+                             dl_tensor *running_var, float momentum, float eps) {
+    return bn_impl(g, x, gamma, beta, running_mean, running_var, momentum, eps, 1);
 }
 
 /* ---- SiLU: y = x sigmoid(x), dy/dx = s (1 + x (1 - s)) ------------------------ */

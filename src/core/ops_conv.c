@@ -89,6 +89,13 @@ double dl_conv2d_flops(const dl_tensor *x, const dl_tensor *w, int stride, int p
     return 2.0 * G.N * G.OHW * (double)G.Cout * G.K;
 }
 
+int dl_conv2d_uses_winograd(const dl_tensor *x, const dl_tensor *w, int stride, int padding, int dilation,
+                            int groups) {
+    conv_geom G;
+    geom_init(&G, x, w, stride, padding, dilation, groups);
+    return dl_wino_use(G.N, G.C, G.H, G.W, G.Cout, G.KH, G.KW, stride, padding, dilation, groups);
+}
+
 /* Column block b: images [n0, n0 + nimg) and, for a per-image block, pixels [p0, p0 + len). */
 typedef struct blk {
     int n0, nimg;
