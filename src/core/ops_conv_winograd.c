@@ -222,6 +222,20 @@ static void band_rows(const float *x, int n, int C, int H, int W, int r0, int nr
                  band + lo * drow + (int64_t)off * Cp);
 }
 
+/* The 6-row band of tile row ty of image n. When the band holds tile row ty - 1
+ * of the same image (rolled), its last two rows are the new first two: they move
+ * up and only four rows are converted (a third of the transposes saved). */
+static void band_next(const float *x, int n, int C, int H, int W, int ty, int Wp, int Cp, int off, float *band,
+                      int rolled) {
+    const int64_t drow = (int64_t)Wp * Cp;
+    if (rolled && ty > 0) {
+        memmove(band, band + 4 * drow, (size_t)(2 * drow) * sizeof(float));
+        band_rows(x, n, C, H, W, 4 * ty + 2, 4, Wp, Cp, off, band + 2 * drow);
+    } else {
+        band_rows(x, n, C, H, W, 4 * ty, 6, Wp, Cp, off, band);
+    }
+}
+
 static void input_tile(const float *src, int64_t row_stride, int cp, float *V, int64_t vs) {
 #if HAVE_WK512
     if (use_avx512()) {
@@ -292,14 +306,19 @@ static void wino_conv(const wplan *P, const float *x, const float *U, const floa
     for (int64_t r0 = 0; r0 < rows; r0 += rpb) {
         const int nr = (int)(rows - r0 < rpb ? rows - r0 : rpb), nb = nr * P->tw;
         const int64_t t0 = r0 * P->tw;
-#pragma omp parallel for schedule(static) if ((int64_t)nb * 36 * P->Cp > DL_PAR_MIN)
-        for (int k = 0; k < nr; k++) {
+#pragma omp parallel if ((int64_t)nb * 36 * P->Cp > DL_PAR_MIN)
+        {
             float *band = bands + omp_get_thread_num() * bandf;
-            const int n = (int)((r0 + k) / P->th), ty = (int)((r0 + k) % P->th);
-            band_rows(x, n, P->C, P->H, P->W, 4 * ty, 6, P->Wp, P->Cp, P->pad, band);
-            for (int tx = 0; tx < P->tw; tx++)
-                input_tile(band + (int64_t)4 * tx * P->Cp, (int64_t)P->Wp * P->Cp, P->Cp,
-                           V + (int64_t)(k * P->tw + tx) * P->Cp, vs);
+            int64_t prev = -1; /* tile row this thread's band holds */
+#pragma omp for schedule(static)
+            for (int k = 0; k < nr; k++) {
+                const int n = (int)((r0 + k) / P->th), ty = (int)((r0 + k) % P->th);
+                band_next(x, n, P->C, P->H, P->W, ty, P->Wp, P->Cp, P->pad, band, prev == r0 + k - 1);
+                prev = r0 + k;
+                for (int tx = 0; tx < P->tw; tx++)
+                    input_tile(band + (int64_t)4 * tx * P->Cp, (int64_t)P->Wp * P->Cp, P->Cp,
+                               V + (int64_t)(k * P->tw + tx) * P->Cp, vs);
+            }
         }
 #pragma omp parallel for schedule(static) if ((int64_t)nb * P->Cp * P->Cop * 36 > DL_PAR_MIN)
         for (int xi = 0; xi < 36; xi++)
@@ -393,11 +412,15 @@ void dl_wino_backward(dl_graph *g, const float *x, const float *w, const float *
         const int64_t rows = (int64_t)N * P.th, rpb = P.TB / P.tw;
         for (int64_t r0 = 0; r0 < rows; r0 += rpb) {
             const int nr = (int)(rows - r0 < rpb ? rows - r0 : rpb), nb = nr * P.tw;
-#pragma omp parallel for schedule(static) if ((int64_t)nb * 36 * (P.Cp + P.Cop) > DL_PAR_MIN)
+#pragma omp parallel if ((int64_t)nb * 36 * (P.Cp + P.Cop) > DL_PAR_MIN)
+            {
+            float *xb = bands + omp_get_thread_num() * bandf, *db = xb + fl16(6 * (int64_t)P.Wp * P.Cp);
+            int64_t prev = -1;
+#pragma omp for schedule(static)
             for (int k = 0; k < nr; k++) {
-                float *xb = bands + omp_get_thread_num() * bandf, *db = xb + fl16(6 * (int64_t)P.Wp * P.Cp);
                 const int n = (int)((r0 + k) / P.th), ty = (int)((r0 + k) % P.th);
-                band_rows(x, n, C, H, W, 4 * ty, 6, P.Wp, P.Cp, pad, xb);
+                band_next(x, n, C, H, W, ty, P.Wp, P.Cp, pad, xb, prev == r0 + k - 1);
+                prev = r0 + k;
                 band_rows(dy, n, Co, OH, OW, 4 * ty, 4, Dw, P.Cop, 0, db);
                 for (int tx = 0; tx < P.tw; tx++) {
                     const int64_t i = (int64_t)k * P.tw + tx;
@@ -409,6 +432,7 @@ void dl_wino_backward(dl_graph *g, const float *x, const float *w, const float *
 #endif
                         wk_grad_tile_generic(db + (int64_t)4 * tx * P.Cop, (int64_t)Dw * P.Cop, P.Cop, Z + i * P.Cop, zs);
                 }
+            }
             }
             /* dU[xi] (+)= V[xi]^T Z[xi]: blocks in order, so the sum order is fixed */
 #pragma omp parallel for schedule(static) if ((int64_t)nb * P.Cp * P.Cop * 36 > DL_PAR_MIN)
