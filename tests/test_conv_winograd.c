@@ -117,6 +117,25 @@ static void test_matches_im2col(void **state) {
     print_message("worst relative difference %.2e (limit 1e-4)\n", worst);
 }
 
+/* The portable transforms (what a CPU without AVX-512 runs; here on 2 threads with
+ * one row of tiles per block, so the weight gradient also sums in another order)
+ * against the AVX-512 ones and against im2col. */
+static void test_generic_transforms(void **state) {
+    (void)state;
+    for (int i = 0; i < N_CASES; i++) {
+        wrun a = run_case(&cases[i], DL_CONV_WINOGRAD, 1, 0);
+        dl_conv2d_winograd_force_generic(1);
+        wrun b = run_case(&cases[i], DL_CONV_WINOGRAD, 2, 1);
+        wrun c = run_case(&cases[i], DL_CONV_IM2COL, 1, 0);
+        dl_conv2d_winograd_force_generic(0);
+        const double e = fmax(fmax(rel_err(b.y, a.y, a.ny), rel_err(b.gx, a.gx, a.nx)), rel_err(b.gw, a.gw, a.nw));
+        const double ec = fmax(fmax(rel_err(b.y, c.y, a.ny), rel_err(b.gx, c.gx, a.nx)), rel_err(b.gw, c.gw, a.nw));
+        print_message("case %d: portable vs AVX-512 transforms %.2e, portable vs im2col %.2e\n", i, e, ec);
+        if (!(e < 5e-5 && ec < 1e-4)) fail_msg("case %d: portable Winograd transforms differ", i);
+        free_run(&a), free_run(&b), free_run(&c);
+    }
+}
+
 /* Tiny tile blocks: several blocks per convolution and several tiles per thread. */
 static void test_same_bits_any_threads(void **state) {
     (void)state;
@@ -153,6 +172,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matches_im2col),
         cmocka_unit_test(test_same_bits_any_threads),
+        cmocka_unit_test(test_generic_transforms),
         cmocka_unit_test(test_no_allocation_after_first_step),
         cmocka_unit_test(test_algo_names),
     };

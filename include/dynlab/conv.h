@@ -35,8 +35,10 @@ void dl_conv2d_set_algo(int algo);
 int dl_conv2d_get_algo(void);
 /* "auto" / "im2col" / "winograd" -> DL_CONV_*, or -1. */
 int dl_conv2d_algo_parse(const char *s);
-/* Tests only: tile blocks of about n floats (0: default). */
+/* Tests only: tile blocks of about n floats (0: default); the portable transforms
+ * instead of the AVX-512 ones (on = 1). */
 void dl_conv2d_set_winograd_block_floats(int64_t n);
+void dl_conv2d_winograd_force_generic(int on);
 
 /* 1 when dl_conv2d would run this convolution by Winograd under the current setting. */
 int dl_conv2d_uses_winograd(const dl_tensor *x, const dl_tensor *w, int stride, int padding, int dilation,

@@ -125,11 +125,14 @@ int dl_conv2d_get_algo(void) {
 static int64_t block_floats_override = 0;
 void dl_conv2d_set_winograd_block_floats(int64_t n) { block_floats_override = n > 0 ? n : 0; }
 
+static int force_generic = 0;
+void dl_conv2d_winograd_force_generic(int on) { force_generic = on; }
+
 static int use_avx512(void) {
 #if HAVE_WK512
-    static int v = -1;
+    static int v = -1; /* the CPU's answer never changes: a benign race */
     if (v < 0) v = __builtin_cpu_supports("avx512f") ? 1 : 0;
-    return v;
+    return v && !force_generic;
 #else
     return 0;
 #endif
