@@ -298,7 +298,39 @@ static void test_pool(void **state) {
     dl_graph_free(g);
     setenv("DL_POOL_GENERIC", "1", 1);
     CHECK("max_pool2d 2x2 portable loop", b_pool, &m22, 1, T4G(GEN_DISTINCT, 2, 3, 4, 6));
+    CHECK("max_pool2d 3x3 stride 2 pad 1 portable loop", b_pool, &m31, 1, T4G(GEN_DISTINCT, 2, 2, 7, 6));
     unsetenv("DL_POOL_GENERIC");
+    /* The AVX-512 3x3/2 kernel (inner windows) against the portable loop: values and
+     * the chosen positions (through the gradient), with ties, a NaN, rows of 23
+     * outputs (two vectors) and an odd height. */
+    for (int pad = 0; pad <= 1; pad++) {
+        int sh3[4] = {2, 3, 21, 45};
+        const int64_t nx = 2 * 3 * 21 * 45;
+        float *buf = malloc((size_t)nx * sizeof(float)), *vals[2] = {0}, *grads[2] = {0};
+        for (int64_t i = 0; i < nx; i++) buf[i] = (float)(int)(4 * dl_rng_normal(&g_rng)) * 0.25f;
+        buf[5 * 45 + 20] = NAN;
+        int64_t ny = 0;
+        for (int v = 0; v < 2; v++) {
+            dl_graph *g3 = dl_graph_new();
+            dl_tensor *x3 = dl_tensor_wrap(g3, buf, 4, sh3);
+            x3->requires_grad = 1;
+            if (v) setenv("DL_POOL_GENERIC", "1", 1);
+            dl_tensor *y3 = dl_max_pool2d(g3, x3, 3, 2, pad);
+            unsetenv("DL_POOL_GENERIC");
+            dl_tensor *ws = dl_tensor_like(g3, y3);
+            for (int64_t i = 0; i < ws->size; i++) ws->data[i] = (float)(i % 7) + 1.0f;
+            dl_backward(g3, dl_sum_all(g3, dl_mul(g3, y3, ws)));
+            ny = y3->size;
+            vals[v] = malloc((size_t)ny * sizeof(float));
+            grads[v] = malloc((size_t)nx * sizeof(float));
+            memcpy(vals[v], y3->data, (size_t)ny * sizeof(float));
+            memcpy(grads[v], x3->grad, (size_t)nx * sizeof(float));
+            dl_graph_free(g3);
+        }
+        assert_memory_equal(vals[0], vals[1], (size_t)ny * sizeof(float)); /* NaN bits too */
+        assert_memory_equal(grads[0], grads[1], (size_t)nx * sizeof(float));
+        free(vals[0]), free(vals[1]), free(grads[0]), free(grads[1]), free(buf);
+    }
 }
 
 /* ---- batch norm ------------------------------------------------------------------ */

@@ -7,7 +7,7 @@
 #include "core/internal.h"
 #include "dynlab/conv.h"
 
-/* DL_POOL_GENERIC=1 runs the portable 2x2 loop (tests compare the two). */
+/* DL_POOL_GENERIC=1 runs the portable 2x2 and 3x3/2 loops (tests compare the two). */
 static int getenv_force_generic(void) {
     const char *v = getenv("DL_POOL_GENERIC");
     return v && *v == '1';
@@ -92,7 +92,11 @@ dl_tensor *dl_max_pool2d(dl_graph *g, dl_tensor *x, int kernel, int stride, int 
         int oh_lo = (padding + stride - 1) / stride, oh_hi = (H - kernel + padding) / stride + 1;
         if (ow_hi > OW) ow_hi = OW;
         if (oh_hi > OH) oh_hi = OH;
-        if (kernel == 3 && ow_hi > ow_lo) {
+        if (kernel == 3 && stride == 2 && avx512 && ow_hi > ow_lo) {
+            for (int oh = oh_lo; oh < oh_hi; oh++)
+                dl_avx512_maxpool3x3s2_row(xp, W, oh * 2 - padding, padding, ow_lo, ow_hi, yp + oh * OW,
+                                           ap ? ap + oh * OW : NULL);
+        } else if (kernel == 3 && ow_hi > ow_lo) {
             for (int oh = oh_lo; oh < oh_hi; oh++) {
                 const int h0 = oh * stride - padding;
 #pragma omp simd
