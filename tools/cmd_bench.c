@@ -156,6 +156,11 @@ int dl_cmd_bench(int argc, char **argv)
                     replicas, bench_workloads[i].name, bench_workloads[i].batch);
             return DL_EXIT_USAGE;
         }
+    const char *env_algo = getenv("DYNLAB_CONV_ALGO");
+    if (env_algo && *env_algo && dl_conv2d_algo_parse(env_algo) < 0) {
+        fprintf(stderr, "dynlab bench: DYNLAB_CONV_ALGO='%s': expected auto, im2col or winograd\n", env_algo);
+        return DL_EXIT_USAGE;
+    }
     dl_set_threads(threads);
     threads = dl_get_threads();
 
