@@ -215,6 +215,30 @@ static void test_conv2d(void **state) {
     dl_conv2d_set_block_floats(0);
 }
 
+/* The same checks through Winograd F(4x4, 3x3) (dl_conv2d_set_algo): every 3x3
+ * stride-1 case above, plus cases chosen for its tiling: output sizes that are
+ * not multiples of the 4x4 tile, padding 0, 1 and 2, batches of 2-3, channel
+ * counts below and past one 16-lane vector, and (with tiny tile blocks) several
+ * blocks and several tiles per thread. */
+static void winograd_cases(void) {
+    const conv_ctx p1 = {1, 1, 1, 1, 1}, p0 = {1, 0, 1, 1, 0}, p2 = {1, 2, 1, 1, 1};
+    conv_cases();
+    CHECK("winograd pad 1, 5x6 output", b_conv, &p1, 3, T4(2, 3, 5, 6), T4(4, 3, 3, 3), T1(4));
+    CHECK("winograd pad 0, 7x9 output", b_conv, &p0, 2, T4(3, 5, 9, 11), T4(6, 5, 3, 3));
+    CHECK("winograd pad 2, 17 in 18 out channels", b_conv, &p2, 3, T4(2, 17, 4, 5), T4(18, 17, 3, 3), T1(18));
+    CHECK("winograd pad 1, one pixel", b_conv, &p1, 3, T4(2, 2, 1, 1), T4(3, 2, 3, 3), T1(3));
+}
+
+static void test_conv2d_winograd(void **state) {
+    (void)state;
+    dl_conv2d_set_algo(DL_CONV_WINOGRAD);
+    winograd_cases();
+    dl_conv2d_set_winograd_block_floats(1); /* one row of tiles per block */
+    winograd_cases();
+    dl_conv2d_set_winograd_block_floats(0);
+    dl_conv2d_set_algo(DL_CONV_AUTO);
+}
+
 /* Direct check of values on a hand-made case: 3x3 ones kernel, padding 1, on a
  * 3x3 input of 1..9: the centre sums all nine (45), the corner 1+2+4+5 = 12. */
 static void test_conv2d_values(void **state) {
@@ -274,13 +298,46 @@ static void test_pool(void **state) {
     dl_graph_free(g);
     setenv("DL_POOL_GENERIC", "1", 1);
     CHECK("max_pool2d 2x2 portable loop", b_pool, &m22, 1, T4G(GEN_DISTINCT, 2, 3, 4, 6));
+    CHECK("max_pool2d 3x3 stride 2 pad 1 portable loop", b_pool, &m31, 1, T4G(GEN_DISTINCT, 2, 2, 7, 6));
     unsetenv("DL_POOL_GENERIC");
+    /* The AVX-512 3x3/2 kernel (inner windows) against the portable loop: values and
+     * the chosen positions (through the gradient), with ties, a NaN, rows of 23
+     * outputs (two vectors) and an odd height. */
+    for (int pad = 0; pad <= 1; pad++) {
+        int sh3[4] = {2, 3, 21, 45};
+        const int64_t nx = 2 * 3 * 21 * 45;
+        float *buf = malloc((size_t)nx * sizeof(float)), *vals[2] = {0}, *grads[2] = {0};
+        for (int64_t i = 0; i < nx; i++) buf[i] = (float)(int)(4 * dl_rng_normal(&g_rng)) * 0.25f;
+        buf[5 * 45 + 20] = NAN;
+        int64_t ny = 0;
+        for (int v = 0; v < 2; v++) {
+            dl_graph *g3 = dl_graph_new();
+            dl_tensor *x3 = dl_tensor_wrap(g3, buf, 4, sh3);
+            x3->requires_grad = 1;
+            if (v) setenv("DL_POOL_GENERIC", "1", 1);
+            dl_tensor *y3 = dl_max_pool2d(g3, x3, 3, 2, pad);
+            unsetenv("DL_POOL_GENERIC");
+            dl_tensor *ws = dl_tensor_like(g3, y3);
+            for (int64_t i = 0; i < ws->size; i++) ws->data[i] = (float)(i % 7) + 1.0f;
+            dl_backward(g3, dl_sum_all(g3, dl_mul(g3, y3, ws)));
+            ny = y3->size;
+            vals[v] = malloc((size_t)ny * sizeof(float));
+            grads[v] = malloc((size_t)nx * sizeof(float));
+            memcpy(vals[v], y3->data, (size_t)ny * sizeof(float));
+            memcpy(grads[v], x3->grad, (size_t)nx * sizeof(float));
+            dl_graph_free(g3);
+        }
+        assert_memory_equal(vals[0], vals[1], (size_t)ny * sizeof(float)); /* NaN bits too */
+        assert_memory_equal(grads[0], grads[1], (size_t)nx * sizeof(float));
+        free(vals[0]), free(vals[1]), free(grads[0]), free(grads[1]), free(buf);
+    }
 }
 
 /* ---- batch norm ------------------------------------------------------------------ */
 typedef struct bn_ctx {
     int train, affine;
     float *rm, *rv; /* running statistics [C] */
+    int relu;       /* dl_batchnorm_relu */
 } bn_ctx;
 
 static dl_tensor *b_bn(dl_graph *g, dl_tensor **in, const void *c) {
@@ -289,7 +346,8 @@ static dl_tensor *b_bn(dl_graph *g, dl_tensor **in, const void *c) {
     int s[1] = {C};
     dl_tensor *rm = k->rm ? dl_tensor_wrap(g, k->rm, 1, s) : NULL, *rv = k->rv ? dl_tensor_wrap(g, k->rv, 1, s) : NULL;
     dl_graph_set_training(g, k->train);
-    dl_tensor *y = dl_batchnorm(g, in[0], k->affine ? in[1] : NULL, k->affine ? in[2] : NULL, rm, rv, 0.1f, 1e-5f);
+    dl_tensor *y = (k->relu ? dl_batchnorm_relu : dl_batchnorm)(g, in[0], k->affine ? in[1] : NULL,
+                                                               k->affine ? in[2] : NULL, rm, rv, 0.1f, 1e-5f);
     dl_graph_set_training(g, 1);
     return y;
 }
@@ -297,11 +355,15 @@ static dl_tensor *b_bn(dl_graph *g, dl_tensor **in, const void *c) {
 static void test_batchnorm(void **state) {
     (void)state;
     float rm[4] = {0.3f, -0.2f, 0.1f, 0.5f}, rv[4] = {1.5f, 0.7f, 2.0f, 0.9f};
-    const bn_ctx tr = {1, 1, rm, rv}, tr_plain = {1, 0, NULL, NULL}, ev = {0, 1, rm, rv};
+    const bn_ctx tr = {1, 1, rm, rv, 0}, tr_plain = {1, 0, NULL, NULL, 0}, ev = {0, 1, rm, rv, 0};
     CHECK("batchnorm train 4-D", b_bn, &tr, 3, T4(3, 4, 3, 2), T1(4), T1(4));
     CHECK("batchnorm train 2-D, no affine", b_bn, &tr_plain, 1, T2(5, 4));
     CHECK("batchnorm train 3-D", b_bn, &tr, 3, T3(2, 4, 5), T1(4), T1(4));
     CHECK("batchnorm eval", b_bn, &ev, 3, T4(2, 4, 3, 3), T1(4), T1(4));
+    /* fused batch norm + ReLU; h = 1e-3 keeps the differences off the ReLU's kink */
+    const bn_ctx trr = {1, 1, rm, rv, 1}, evr = {0, 1, rm, rv, 1};
+    CHECK_H("batchnorm+relu train", b_bn, &trr, 1e-3, 3, T4(3, 4, 3, 2), T1(4), T1(4));
+    CHECK_H("batchnorm+relu eval", b_bn, &evr, 1e-3, 3, T4(2, 4, 3, 3), T1(4), T1(4));
     /* Running statistics: after one training forward on a known batch. */
     dl_graph *g = dl_graph_new();
     dl_graph_set_training(g, 1);
@@ -342,7 +404,7 @@ static void test_selfcheck(void **state) {
     const conv_ctx c3 = {1, 1, 1, 1, 1};
     const gc_input spec[] = {T4(1, 2, 4, 4), T4(2, 2, 3, 3), T1(2)};
     assert_true(grad_check("conv2d, perturbed", b_conv, &c3, 3, spec, 1e-2, 1) > TOL);
-    const bn_ctx tr = {1, 1, NULL, NULL};
+    const bn_ctx tr = {1, 1, NULL, NULL, 0};
     const gc_input bs[] = {T4(2, 3, 2, 2), T1(3), T1(3)};
     assert_true(grad_check("batchnorm, perturbed", b_bn, &tr, 3, bs, 1e-2, 1) > TOL);
 }
@@ -459,7 +521,7 @@ static void test_modules_threads_checkpoint(void **state) {
 int main(void) {
     dl_rng_init(&g_rng, 20261206, 1);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_conv2d),    cmocka_unit_test(test_conv2d_values), cmocka_unit_test(test_pool),
+        cmocka_unit_test(test_conv2d),    cmocka_unit_test(test_conv2d_winograd), cmocka_unit_test(test_conv2d_values), cmocka_unit_test(test_pool),
         cmocka_unit_test(test_batchnorm), cmocka_unit_test(test_silu),          cmocka_unit_test(test_sample),
         cmocka_unit_test(test_selfcheck), cmocka_unit_test(test_modules_threads_checkpoint),
     };

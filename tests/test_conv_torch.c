@@ -1,7 +1,7 @@
 /* The image ops against PyTorch: conv2d (stride, padding, dilation, groups,
  * with and without bias, 1x1 and 7x7), max/average/global pooling, batch norm
  * in training mode (output, gradients and the updated running statistics) and
- * in evaluation mode, SiLU, nearest and bilinear upsampling and grid sampling.
+ * in evaluation mode, fused batch norm + ReLU, SiLU, nearest and bilinear upsampling and grid sampling.
  *
  * Each case's inputs and the loss weights R are drawn here and written to a
  * safetensors file; tests/torch_conv.py (Debian python3-torch) evaluates the
@@ -9,7 +9,8 @@
  * writes outputs and gradients back. Every output, gradient and running
  * statistic must match with relative error max|got - want| / max|want| below
  * 1e-4, the limit of tests/test_nn_torch.c. Both the single-block and the
- * sliced im2col paths of dl_conv2d are compared. */
+ * sliced im2col paths of dl_conv2d are compared, and the Winograd F(4x4, 3x3)
+ * path (dl_conv2d_set_algo) with one and with many tile blocks. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +23,7 @@
 #define TOL 1e-4
 #define MAX_IN 5
 
-enum { OP_CONV, OP_MAXPOOL, OP_AVGPOOL, OP_GAP, OP_BN, OP_SILU, OP_UP, OP_GRID };
+enum { OP_CONV, OP_MAXPOOL, OP_AVGPOOL, OP_GAP, OP_BN, OP_SILU, OP_UP, OP_GRID, OP_BNRELU };
 enum { G_NORMAL, G_POINTS, G_POS };
 
 typedef struct in_spec {
@@ -52,6 +53,12 @@ static tcase cases[] = {
     {"conv_e", OP_CONV, {2, 3, 1, 1}, {IN4("x", 2, 3, 16, 14), IN4("w", 4, 3, 7, 7), IN1("b", 4)}},
     {"conv_f", OP_CONV, {1, 0, 1, 1}, {IN4("x", 3, 6, 5, 6), IN4("w", 4, 6, 1, 1)}},
     {"conv_g", OP_CONV, {1, 1, 1, 4}, {IN4("x", 2, 4, 6, 6), IN4("w", 8, 1, 3, 3), IN1("b", 8)}},
+    /* 3x3 stride 1 for the Winograd rounds: odd sizes, padding 0 / 1 / 2, batch 3,
+     * channel counts off the 16-lane vectors, and 64 channels */
+    {"conv_w1", OP_CONV, {1, 1, 1, 1}, {IN4("x", 3, 20, 11, 9), IN4("w", 24, 20, 3, 3), IN1("b", 24)}},
+    {"conv_w0", OP_CONV, {1, 0, 1, 1}, {IN4("x", 2, 17, 10, 13), IN4("w", 18, 17, 3, 3)}},
+    {"conv_w2", OP_CONV, {1, 2, 1, 1}, {IN4("x", 2, 16, 6, 7), IN4("w", 33, 16, 3, 3), IN1("b", 33)}},
+    {"conv_w64", OP_CONV, {1, 1, 1, 1}, {IN4("x", 2, 64, 12, 12), IN4("w", 64, 64, 3, 3)}},
     {"maxpool_a", OP_MAXPOOL, {3, 2, 1}, {IN4("x", 2, 3, 9, 8)}},
     {"maxpool_b", OP_MAXPOOL, {2, 2, 0}, {IN4("x", 2, 3, 8, 6)}},
     {"avgpool_a", OP_AVGPOOL, {3, 2, 1}, {IN4("x", 2, 3, 9, 8)}},
@@ -67,6 +74,8 @@ static tcase cases[] = {
     {"up_bilinear", OP_UP, {7, 11, DL_UPSAMPLE_BILINEAR}, {IN4("x", 2, 3, 5, 6)}},
     {"up_bilinear_down", OP_UP, {3, 4, DL_UPSAMPLE_BILINEAR}, {IN4("x", 1, 2, 7, 9)}},
     {"grid", OP_GRID, {0}, {IN4("map", 2, 3, 5, 6), {"points", 3, {2, 9, 2}, G_POINTS}}},
+    {"bnrelu_train", OP_BNRELU, {1}, {IN4("x", 4, 3, 5, 6), IN1("gamma", 3), IN1("beta", 3), {"rm", 1, {3}, G_NORMAL}, {"rv", 1, {3}, G_POS}}},
+    {"bnrelu_eval", OP_BNRELU, {0}, {IN4("x", 2, 3, 4, 5), IN1("gamma", 3), IN1("beta", 3), {"rm", 1, {3}, G_NORMAL}, {"rv", 1, {3}, G_POS}}},
 };
 #define N_CASES ((int)(sizeof cases / sizeof *cases))
 static tstate states[N_CASES];
@@ -92,8 +101,10 @@ static dl_tensor *run_op(dl_graph *g, tcase *c) {
     case OP_AVGPOOL: return dl_avg_pool2d(g, ST(c)->t[0], c->a[0], c->a[1], c->a[2]);
     case OP_GAP: return dl_global_avg_pool2d(g, ST(c)->t[0]);
     case OP_BN:
+    case OP_BNRELU:
         dl_graph_set_training(g, c->a[0]);
-        return dl_batchnorm(g, ST(c)->t[0], ST(c)->t[1], ST(c)->t[2], ST(c)->t[3], ST(c)->t[4], 0.1f, 1e-5f);
+        return (c->op == OP_BN ? dl_batchnorm : dl_batchnorm_relu)(g, ST(c)->t[0], ST(c)->t[1], ST(c)->t[2],
+                                                                   ST(c)->t[3], ST(c)->t[4], 0.1f, 1e-5f);
     case OP_SILU: return dl_silu(g, ST(c)->t[0]);
     case OP_UP: return dl_upsample2d(g, ST(c)->t[0], c->a[0], c->a[1], c->a[2]);
     default: return dl_grid_sample(g, ST(c)->t[0], ST(c)->t[1]);
@@ -139,7 +150,7 @@ static void round_trip(const char *tag, uint64_t seed) {
     char meta[8192];
     size_t mo = (size_t)snprintf(meta, sizeof meta, "[");
     static const char *ops[] = {"conv2d", "max_pool2d", "avg_pool2d", "global_avg_pool2d",
-                                "batchnorm", "silu", "upsample", "grid_sample"};
+                                "batchnorm", "silu", "upsample", "grid_sample", "batchnorm_relu"};
     for (int ci = 0; ci < N_CASES; ci++) {
         tcase *c = &cases[ci];
         for (int i = 0; i < n_inputs(c); i++) {
@@ -226,6 +237,14 @@ static void test_ops_match_torch(void **st) {
     dl_conv2d_set_block_floats(50); /* convolutions in slices of a few pixels */
     round_trip("convtorch_sliced", 2027);
     dl_conv2d_set_block_floats(0);
+    /* every 3x3 stride-1 case through Winograd F(4x4, 3x3), then with one row of
+     * tiles per block (several blocks per convolution) */
+    dl_conv2d_set_algo(DL_CONV_WINOGRAD);
+    round_trip("convtorch_winograd", 2028);
+    dl_conv2d_set_winograd_block_floats(1);
+    round_trip("convtorch_winograd_blocks", 2029);
+    dl_conv2d_set_winograd_block_floats(0);
+    dl_conv2d_set_algo(DL_CONV_AUTO);
 }
 
 int main(void) {

@@ -37,6 +37,9 @@ def run_case(c, T):
     if op == "batchnorm":
         return F.batch_norm(T["x"], T["rm"], T["rv"], T.get("gamma"), T.get("beta"),
                             training=bool(c["train"]), momentum=0.1, eps=1e-5)
+    if op == "batchnorm_relu":
+        return F.relu(F.batch_norm(T["x"], T["rm"], T["rv"], T.get("gamma"), T.get("beta"),
+                                   training=bool(c["train"]), momentum=0.1, eps=1e-5))
     if op == "silu":
         return F.silu(T["x"])
     if op == "upsample":
@@ -69,7 +72,7 @@ def main():
         for k, t in T.items():
             if t.grad is not None:
                 out[pre + "grad." + k] = t.grad.numpy()
-        if c["op"] == "batchnorm" and c["train"]:
+        if c["op"] in ("batchnorm", "batchnorm_relu") and c["train"]:
             out[pre + "rm"] = T["rm"].numpy()
             out[pre + "rv"] = T["rv"].numpy()
     write_safetensors(sys.argv[2], out)

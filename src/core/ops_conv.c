@@ -18,6 +18,7 @@
  * column rows and col2im over input channels (each writes its own memory): the
  * same bits for any thread count. */
 #include <string.h>
+#include "core/conv_winograd.h"
 #include "core/internal.h"
 #include "dynlab/conv.h"
 #include "dynlab/gemm.h"
@@ -86,6 +87,13 @@ double dl_conv2d_flops(const dl_tensor *x, const dl_tensor *w, int stride, int p
     conv_geom G;
     geom_init(&G, x, w, stride, padding, dilation, groups);
     return 2.0 * G.N * G.OHW * (double)G.Cout * G.K;
+}
+
+int dl_conv2d_uses_winograd(const dl_tensor *x, const dl_tensor *w, int stride, int padding, int dilation,
+                            int groups) {
+    conv_geom G;
+    geom_init(&G, x, w, stride, padding, dilation, groups);
+    return dl_wino_use(G.N, G.C, G.H, G.W, G.Cout, G.KH, G.KW, stride, padding, dilation, groups);
 }
 
 /* Column block b: images [n0, n0 + nimg) and, for a per-image block, pixels [p0, p0 + len). */
@@ -235,11 +243,13 @@ static void conv_bwd(dl_graph *g, const dl_rec *r) {
     }
     float *gw = w->requires_grad ? dl_tensor_grad(g, w) : NULL;
     float *gx = NULL;
-    if (x->requires_grad) {
-        int fresh;
-        gx = dl_grad_out(g, x, &fresh);
-        if (fresh) memset(gx, 0, (size_t)x->size * sizeof(float));
+    int fresh = 0;
+    if (x->requires_grad) gx = dl_grad_out(g, x, &fresh);
+    if (r->arg.i[4]) { /* recorded as Winograd by the forward; it writes every pixel of a fresh dX */
+        if (gw || gx) dl_wino_backward(g, x->data, w->data, dy, G.N, G.C, G.H, G.W, G.Cout, G.p, gw, gx, fresh);
+        return;
     }
+    if (gx && fresh) memset(gx, 0, (size_t)x->size * sizeof(float));
     if (!gw && !gx) return;
     const int64_t nb = n_blocks(&G);
     /* Columns (im2col, or x's channels gathered for whole-image blocks of a 1x1
@@ -317,6 +327,12 @@ dl_tensor *dl_conv2d(dl_graph *g, dl_tensor *x, dl_tensor *w, dl_tensor *bias, i
     if (bias && bias->size != G.Cout) dl_fatal("dl_conv2d: bias has %lld elements, expected %d", (long long)bias->size, G.Cout);
     int shape[4] = {G.N, G.Cout, G.OH, G.OW};
     dl_tensor *out = dl_tensor_new(g, 4, shape);
+    const int wino = dl_wino_use(G.N, G.C, G.H, G.W, G.Cout, G.KH, G.KW, stride, padding, dilation, groups);
+    if (wino) {
+        dl_wino_forward(g, x->data, w->data, bias ? bias->data : NULL, G.N, G.C, G.H, G.W, G.Cout, padding,
+                        out->data);
+        goto record;
+    }
     const int64_t nb = n_blocks(&G);
     const size_t colf = G.direct && G.per_image ? 0 : (size_t)G.K * G.cols;
     const size_t ym = G.per_image ? 0 : (size_t)G.Coutg * G.cols;
@@ -360,9 +376,11 @@ dl_tensor *dl_conv2d(dl_graph *g, dl_tensor *x, dl_tensor *w, dl_tensor *bias, i
             if (!G.per_image) gather_group(&G, out->data, gr, &k, ymat, 0);
         }
     }
+record:;
     dl_rec *r = dl_record(g, conv_bwd, out, x, w, bias);
     if (r) {
         r->arg.i[0] = stride, r->arg.i[1] = padding, r->arg.i[2] = dilation, r->arg.i[3] = groups;
+        r->arg.i[4] = wino;
     }
     return out;
 }

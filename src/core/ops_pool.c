@@ -7,7 +7,7 @@
 #include "core/internal.h"
 #include "dynlab/conv.h"
 
-/* DL_POOL_GENERIC=1 runs the portable 2x2 loop (tests compare the two). */
+/* DL_POOL_GENERIC=1 runs the portable 2x2 and 3x3/2 loops (tests compare the two). */
 static int getenv_force_generic(void) {
     const char *v = getenv("DL_POOL_GENERIC");
     return v && *v == '1';
@@ -85,8 +85,45 @@ dl_tensor *dl_max_pool2d(dl_graph *g, dl_tensor *x, int kernel, int stride, int 
             }
             continue;
         }
+        /* Windows wholly inside the plane (all but the border rows and columns of a
+         * padded pool): fixed kernel^2 compares in scan order, vectorised over ow
+         * with the same first-maximum / NaN rule as the general loop below. */
+        int ow_lo = (padding + stride - 1) / stride, ow_hi = (W - kernel + padding) / stride + 1;
+        int oh_lo = (padding + stride - 1) / stride, oh_hi = (H - kernel + padding) / stride + 1;
+        if (ow_hi > OW) ow_hi = OW;
+        if (oh_hi > OH) oh_hi = OH;
+        if (kernel == 3 && stride == 2 && avx512 && ow_hi > ow_lo) {
+            for (int oh = oh_lo; oh < oh_hi; oh++)
+                dl_avx512_maxpool3x3s2_row(xp, W, oh * 2 - padding, padding, ow_lo, ow_hi, yp + oh * OW,
+                                           ap ? ap + oh * OW : NULL);
+        } else if (kernel == 3 && ow_hi > ow_lo) {
+            for (int oh = oh_lo; oh < oh_hi; oh++) {
+                const int h0 = oh * stride - padding;
+#pragma omp simd
+                for (int ow = ow_lo; ow < ow_hi; ow++) {
+                    const int w0 = ow * stride - padding;
+                    float best = xp[h0 * W + w0];
+                    int bi = h0 * W + w0;
+                    for (int i = 0; i < 3; i++)
+                        for (int j = 0; j < 3; j++) {
+                            const int q = (h0 + i) * W + w0 + j;
+                            const float v = xp[q];
+                            const int t = (v > best) | ((v != v) & (best == best));
+                            best = t ? v : best, bi = t ? q : bi;
+                        }
+                    yp[oh * OW + ow] = best;
+                    if (ap) ap[oh * OW + ow] = bi;
+                }
+            }
+        } else {
+            oh_lo = oh_hi = ow_lo = ow_hi = 0;
+        }
         for (int oh = 0; oh < OH; oh++)
             for (int ow = 0; ow < OW; ow++) {
+                if (oh >= oh_lo && oh < oh_hi && ow >= ow_lo && ow < ow_hi) {
+                    ow = ow_hi - 1; /* done above */
+                    continue;
+                }
                 const int h0 = oh * stride - padding, w0 = ow * stride - padding;
                 const int i0 = h0 < 0 ? 0 : h0, j0 = w0 < 0 ? 0 : w0;
                 float best = xp[i0 * W + j0];

@@ -35,7 +35,53 @@ T512 void dl_avx512_maxpool2x2_row(const float *r0, const float *r1, int OW, int
         if (arg) _mm512_mask_storeu_epi32(arg + ow, kout, bi);
     }
 }
+
+/* 3x3 stride-2 max pooling of output row pixels [ow_lo, ow_hi) whose windows lie
+ * inside the plane (resnet's stem pool): window of output ow starts at input
+ * (h0, 2 ow - pad). 16 outputs at a time; each window row's three taps are split
+ * from two pairs of loads by permutes; the first maximum in scan order wins, a
+ * NaN wins over a number and stays (the rule of ops_pool.c's scalar loop). */
+T512 void dl_avx512_maxpool3x3s2_row(const float *xp, int W, int h0, int pad, int ow_lo, int ow_hi, float *y,
+                                     int32_t *arg) {
+    const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i od = _mm512_add_epi32(ev, _mm512_set1_epi32(1));
+    for (int ow = ow_lo; ow < ow_hi; ow += 16) {
+        const int n = ow_hi - ow < 16 ? ow_hi - ow : 16;
+        const int w0 = 2 * ow - pad;
+        const __mmask16 kout = tail_mask(n);
+        __m512 best = _mm512_setzero_ps();
+        __m512i bi = _mm512_setzero_si512();
+        for (int i = 0; i < 3; i++) {
+            const float *row = xp + (int64_t)(h0 + i) * W + w0;
+            /* taps 2k and 2k + 1 from row[0, 2n); tap 2k + 2 from row[2, 2n + 1) */
+            const __m512 a0 = _mm512_maskz_loadu_ps(tail_mask(2 * n), row);
+            const __m512 a1 = _mm512_maskz_loadu_ps(tail_mask(2 * n - 16 > 0 ? 2 * n - 16 : 0), row + 16);
+            const __m512 c0 = _mm512_maskz_loadu_ps(tail_mask(2 * n - 1), row + 2);
+            const __m512 c1 = _mm512_maskz_loadu_ps(tail_mask(2 * n - 17 > 0 ? 2 * n - 17 : 0), row + 18);
+            const __m512 v[3] = {_mm512_permutex2var_ps(a0, ev, a1), _mm512_permutex2var_ps(a0, od, a1),
+                                 _mm512_permutex2var_ps(c0, ev, c1)};
+            for (int j = 0; j < 3; j++) {
+                const __m512i idx = _mm512_add_epi32(_mm512_set1_epi32((h0 + i) * W + w0 + j), ev);
+                if (i == 0 && j == 0) {
+                    best = v[0], bi = idx;
+                    continue;
+                }
+                const __mmask16 t = _mm512_cmp_ps_mask(v[j], best, _CMP_GT_OQ) |
+                                    (_mm512_cmp_ps_mask(v[j], v[j], _CMP_UNORD_Q) &
+                                     _mm512_cmp_ps_mask(best, best, _CMP_ORD_Q));
+                best = _mm512_mask_mov_ps(best, t, v[j]);
+                bi = _mm512_mask_mov_epi32(bi, t, idx);
+            }
+        }
+        _mm512_mask_storeu_ps(y + ow, kout, best);
+        if (arg) _mm512_mask_storeu_epi32(arg + ow, kout, bi);
+    }
+}
 #else
+void dl_avx512_maxpool3x3s2_row(const float *xp, int W, int h0, int pad, int ow_lo, int ow_hi, float *y,
+                                int32_t *arg) {
+    (void)xp, (void)W, (void)h0, (void)pad, (void)ow_lo, (void)ow_hi, (void)y, (void)arg;
+}
 void dl_avx512_maxpool2x2_row(const float *r0, const float *r1, int OW, int base, int W, float *y, int32_t *arg) {
     (void)r0, (void)r1, (void)OW, (void)base, (void)W, (void)y, (void)arg;
 }

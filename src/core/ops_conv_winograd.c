@@ -1,0 +1,458 @@
+/* 3x3 stride-1 convolution by Winograd's minimal filtering F(4x4, 3x3) (Lavin &
+ * Gray 2016, "Fast Algorithms for Convolutional Neural Networks", section 4):
+ * each 4x4 output tile of each channel pair costs 36 multiplies instead of 144.
+ *
+ * Forward, for tiles t (image n, tile row ty, tile column tx) of the output:
+ *   V[xi][t][c]   = (B^T d_{t,c} B)[xi]          input transform, d = 6x6 patch
+ *   U[xi][c][co]  = (G w[co][c] G^T)[xi]         filter transform
+ *   M[xi][t][co]  = sum_c V[xi][t][c] U[xi][c][co]   36 GEMMs [tiles x C] @ [C x Cout]
+ *   y tile        = A^T M[.][t][co] A
+ * Backward data is the same algorithm on dY with the filters rotated by 180
+ * degrees and their channel axes swapped (padding 2 - p, output H x W, added to dX).
+ * Backward weights: Z[xi][t][co] = (A dY_t A^T)[xi], dU[xi] = V[xi]^T Z[xi] (36
+ * GEMMs [C x tiles] @ [tiles x Cout], accumulated over tile blocks in a fixed
+ * order), dW += G^T dU G.
+ *
+ * Layout: x (or dY) is first copied into a zero-padded NHWC buffer whose channel
+ * count is rounded up to 16, so every transform reads and writes 16 contiguous
+ * channels (one AVX-512 vector; conv_winograd_kernels.h) and needs no bounds test;
+ * tiles past the output edge read zeros and their outputs are not stored. Tiles
+ * are processed in blocks so the block's V and M stay near the caches.
+ * Every buffer lives in the graph's scratch (no allocation per step after the
+ * first). The transforms split over tiles (each writes its own memory), the 36
+ * GEMMs over xi, and each GEMM is deterministic: the same bits for any thread count.
+ *
+ * Accuracy: the F(4x4, 3x3) transforms multiply rounding errors by up to ~10x
+ * against the direct sum (the matrices hold 8 and 1/24); docs/benchmarks.md
+ * gives the measured error against float64 PyTorch. */
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include "core/conv_winograd.h"
+#include "dynlab/conv.h"
+#include "dynlab/gemm.h"
+
+#define WK_ATTR
+#define WK(name) name##_generic
+#include "core/conv_winograd_kernels.h"
+#undef WK_ATTR
+#undef WK
+#if defined(__x86_64__) && defined(__GNUC__)
+#define WK_ATTR __attribute__((target("avx512f")))
+#define WK(name) name##_avx512
+#include "core/conv_winograd_kernels.h"
+#undef WK_ATTR
+#undef WK
+#define HAVE_WK512 1
+#include "core/vmath_avx512.h"
+
+/* nrows consecutive image rows of NCHW x (channel stride cs, W pixels per row,
+ * C channels; the rows contiguous in each plane) -> NHWC dst[r drow + w Cp + c],
+ * by 16x16 register transposes over the rows' pixels taken as one run (narrow
+ * maps such as 7 or 14 pixels then fill the vectors); lanes past C are written 0. */
+T512 static void nhwc_rows_avx512(const float *src, int64_t cs, int C, int W, int nrows, int64_t drow, int Cp,
+                                  float *dst) {
+    const int total = W * nrows;
+    for (int c0 = 0; c0 < C; c0 += 16) {
+        const int nc = C - c0 < 16 ? C - c0 : 16;
+        for (int j0 = 0; j0 < total; j0 += 16) {
+            const int nj = total - j0 < 16 ? total - j0 : 16;
+            const __mmask16 m = tail_mask(nj);
+            __m512 r[16];
+            for (int i = 0; i < 16; i++)
+                r[i] = i < nc ? _mm512_maskz_loadu_ps(m, src + (int64_t)(c0 + i) * cs + j0) : _mm512_setzero_ps();
+            transpose16_regs(r);
+            int row = j0 / W, w = j0 % W;
+            for (int j = 0; j < nj; j++) {
+                _mm512_storeu_ps(dst + row * drow + (int64_t)w * Cp + c0, r[j]);
+                if (++w == W) w = 0, row++;
+            }
+        }
+    }
+}
+
+/* y[(a 4 + b) 16 + l] (4x4 outputs of 16 channels) -> dst + l cs + a OW + b for
+ * l < lanes, a < ra, b < rb; plus bias[l], or added to dst when accumulate. */
+T512 static void store_tile_avx512(const float *y, float *dst, int64_t cs, int OW, int lanes, int ra, int rb,
+                                   const float *bias, int accumulate) {
+    __m512 r[16];
+    for (int i = 0; i < 16; i++) r[i] = _mm512_load_ps(y + i * 16);
+    transpose16_regs(r); /* r[l]: the 16 outputs of channel l, row-major */
+    for (int l = 0; l < lanes; l++) {
+        __m512 v = bias ? _mm512_add_ps(r[l], _mm512_set1_ps(bias[l])) : r[l];
+        __m128 q[4] = {_mm512_extractf32x4_ps(v, 0), _mm512_extractf32x4_ps(v, 1), _mm512_extractf32x4_ps(v, 2),
+                       _mm512_extractf32x4_ps(v, 3)};
+        float *d = dst + l * cs;
+        for (int a = 0; a < ra; a++, d += OW) {
+            if (rb == 4) {
+                _mm_storeu_ps(d, accumulate ? _mm_add_ps(_mm_loadu_ps(d), q[a]) : q[a]);
+            } else {
+                float tmp[4];
+                _mm_storeu_ps(tmp, q[a]);
+                for (int b = 0; b < rb; b++) d[b] = accumulate ? d[b] + tmp[b] : tmp[b];
+            }
+        }
+    }
+}
+#else
+#define HAVE_WK512 0
+#endif
+
+/* ---- algorithm setting ----------------------------------------------------- */
+static int conv_algo = -1; /* -1: not yet read from DYNLAB_CONV_ALGO */
+
+int dl_conv2d_algo_parse(const char *s) {
+    if (!s) return -1;
+    if (!strcmp(s, "auto")) return DL_CONV_AUTO;
+    if (!strcmp(s, "im2col")) return DL_CONV_IM2COL;
+    if (!strcmp(s, "winograd")) return DL_CONV_WINOGRAD;
+    return -1;
+}
+
+void dl_conv2d_set_algo(int algo) { conv_algo = algo; }
+
+int dl_conv2d_get_algo(void) {
+    if (conv_algo < 0) {
+        const char *e = getenv("DYNLAB_CONV_ALGO");
+        const int a = e && *e ? dl_conv2d_algo_parse(e) : DL_CONV_AUTO;
+        if (a < 0) dl_fatal("DYNLAB_CONV_ALGO='%s': expected auto, im2col or winograd", e);
+        conv_algo = a;
+    }
+    return conv_algo;
+}
+
+/* Tests shrink the tile blocks to reach several blocks per convolution. */
+static int64_t block_floats_override = 0;
+void dl_conv2d_set_winograd_block_floats(int64_t n) { block_floats_override = n > 0 ? n : 0; }
+
+static int force_generic = 0;
+void dl_conv2d_winograd_force_generic(int on) { force_generic = on; }
+
+static int use_avx512(void) {
+#if HAVE_WK512
+    static int v = -1; /* the CPU's answer never changes: a benign race */
+    if (v < 0) v = __builtin_cpu_supports("avx512f") ? 1 : 0;
+    return v && !force_generic;
+#else
+    return 0;
+#endif
+}
+
+/* ---- geometry ------------------------------------------------------------ */
+typedef struct wplan {
+    int N, C, H, W, Co, pad; /* the convolution run: x [N, C, H, W] -> [N, Co, OH, OW] */
+    int OH, OW, th, tw, Hp, Wp, Cp, Cop;
+    int64_t T, TB; /* tiles in all, tiles per block */
+} wplan;
+
+static int up16(int n) { return (n + 15) / 16 * 16; }
+static size_t fl16(int64_t n) { return (size_t)((n + 15) / 16 * 16); } /* 64-byte multiples */
+/* Distance between the 36 matrices of a block: one cache line more than the
+ * block, so the 36 streams a tile transform reads or writes fall in different L1
+ * sets (a multiple of 4 KB would put them all in one). */
+static int64_t xi_stride(int64_t tb, int cp) { return tb * cp / 1024 * 1024 + 1024 + 16; }
+
+static void plan(wplan *P, int N, int C, int H, int W, int Co, int pad) {
+    P->N = N, P->C = C, P->H = H, P->W = W, P->Co = Co, P->pad = pad;
+    P->OH = H + 2 * pad - 2, P->OW = W + 2 * pad - 2;
+    P->th = (P->OH + 3) / 4, P->tw = (P->OW + 3) / 4;
+    P->Hp = 4 * P->th + 2, P->Wp = 4 * P->tw + 2;
+    P->Cp = up16(C), P->Cop = up16(Co);
+    P->T = (int64_t)N * P->th * P->tw;
+    /* V and M of a block take 36 TB (Cp + Cop) floats; about 1 MB, but at least 64
+     * tiles so the GEMMs keep enough rows per packed filter matrix. */
+    const int64_t per = 36 * (int64_t)(P->Cp + P->Cop);
+    int64_t tb = block_floats_override ? block_floats_override / per : (1 << 18) / per;
+    if (!block_floats_override && tb < 64) tb = 64;
+    /* whole rows of tiles per block (each row's band is built once) */
+    int64_t rows = tb / P->tw;
+    if (rows < 1) rows = 1;
+    if (rows > (int64_t)N * P->th) rows = (int64_t)N * P->th;
+    P->TB = rows * P->tw;
+}
+
+int dl_wino_use(int N, int C, int H, int W, int Cout, int KH, int KW, int stride, int pad, int dil, int groups) {
+    if (KH != 3 || KW != 3 || stride != 1 || dil != 1 || groups != 1 || pad > 2) return 0;
+    if (H + 2 * pad < 3 || W + 2 * pad < 3) return 0;
+    const int a = dl_conv2d_get_algo();
+    if (a == DL_CONV_IM2COL) return 0;
+    if (a == DL_CONV_WINOGRAD) return 1;
+    /* auto: the GEMMs need a few channels on both sides to beat im2col (one input
+     * channel gives K = 1), and enough tiles to pay for the filter transform. */
+    const int64_t tiles = (int64_t)N * ((H + 2 * pad - 2 + 3) / 4) * ((W + 2 * pad - 2 + 3) / 4);
+    return C >= 16 && Cout >= 16 && tiles >= 32;
+}
+
+/* dst[r drow + w Cp + c] = src[c cs + r W + w] for c < C, w < W, r < nrows;
+ * lanes [C, Cp) of each dst pixel zero. */
+static void to_lanes(const float *src, int64_t cs, int C, int W, int nrows, int64_t drow, int Cp, float *dst) {
+#if HAVE_WK512
+    if (use_avx512()) {
+        nhwc_rows_avx512(src, cs, C, W, nrows, drow, Cp, dst);
+        return;
+    }
+#endif
+    for (int r = 0; r < nrows; r++)
+        for (int w = 0; w < W; w++) {
+            float *d = dst + r * drow + (int64_t)w * Cp;
+            for (int c = 0; c < C; c++) d[c] = src[(int64_t)c * cs + (int64_t)r * W + w];
+            for (int c = C; c < Cp; c++) d[c] = 0.0f;
+        }
+}
+
+/* Rows [r0, r0 + nr) of image n in padded coordinates (x [N, C, H, W] placed at
+ * row and column offset off, zeros around, Wp columns) -> band [nr][Wp][Cp], NHWC
+ * with the channels past C zero. A band holds what one row of tiles reads, so it
+ * is built just before its transforms and read from L1/L2. */
+static void band_rows(const float *x, int n, int C, int H, int W, int r0, int nr, int Wp, int Cp, int off,
+                      float *band) {
+    const int64_t drow = (int64_t)Wp * Cp;
+    int lo = -1, hi = -1; /* band rows holding image rows */
+    for (int k = 0; k < nr; k++) {
+        const int h = r0 + k - off;
+        float *dst = band + k * drow;
+        if (h < 0 || h >= H) {
+            memset(dst, 0, (size_t)drow * sizeof(float));
+            continue;
+        }
+        if (lo < 0) lo = k;
+        hi = k + 1;
+        memset(dst, 0, (size_t)off * Cp * sizeof(float));
+        memset(dst + (int64_t)(off + W) * Cp, 0, (size_t)(Wp - off - W) * Cp * sizeof(float));
+    }
+    if (lo >= 0)
+        to_lanes(x + ((int64_t)n * C * H + (r0 + lo - off)) * W, (int64_t)H * W, C, W, hi - lo, drow, Cp,
+                 band + lo * drow + (int64_t)off * Cp);
+}
+
+/* The 6-row band of tile row ty of image n. When the band holds tile row ty - 1
+ * of the same image (rolled), its last two rows are the new first two: they move
+ * up and only four rows are converted (a third of the transposes saved). */
+static void band_next(const float *x, int n, int C, int H, int W, int ty, int Wp, int Cp, int off, float *band,
+                      int rolled) {
+    const int64_t drow = (int64_t)Wp * Cp;
+    if (rolled && ty > 0) {
+        memmove(band, band + 4 * drow, (size_t)(2 * drow) * sizeof(float));
+        band_rows(x, n, C, H, W, 4 * ty + 2, 4, Wp, Cp, off, band + 2 * drow);
+    } else {
+        band_rows(x, n, C, H, W, 4 * ty, 6, Wp, Cp, off, band);
+    }
+}
+
+static void input_tile(const float *src, int64_t row_stride, int cp, float *V, int64_t vs) {
+#if HAVE_WK512
+    if (use_avx512()) {
+        wk_input_tile_avx512(src, row_stride, cp, V, vs);
+        return;
+    }
+#endif
+    wk_input_tile_generic(src, row_stride, cp, V, vs);
+}
+
+static void output_tile(const float *M, int64_t ms, int c0, float *y) {
+#if HAVE_WK512
+    if (use_avx512()) {
+        wk_output_tile_avx512(M, ms, c0, y);
+        return;
+    }
+#endif
+    wk_output_tile_generic(M, ms, c0, y);
+}
+
+static void filter_tile(const float *g, int64_t gs, int rot, float *U, int64_t us) {
+#if HAVE_WK512
+    if (use_avx512()) {
+        wk_filter_tile_avx512(g, gs, rot, U, us);
+        return;
+    }
+#endif
+    wk_filter_tile_generic(g, gs, rot, U, us);
+}
+
+/* Forward filters: U[xi][c][co] (row stride Cop) from w [Co][C][3][3], through
+ * wT[c 9 + k][co] (scratch of C 9 Cop floats) so each transform reads 16 filters
+ * as contiguous vectors. */
+static void filter_transform_fwd(const float *w, int Co, int C, int Cop, float *wT, float *U) {
+    const int K9 = C * 9, nchunk = (K9 + 63) / 64;
+#pragma omp parallel for schedule(static) if ((int64_t)K9 * Cop > DL_PAR_MIN)
+    for (int q = 0; q < nchunk; q++) {
+        const int k0 = q * 64, nk = K9 - k0 < 64 ? K9 - k0 : 64;
+        to_lanes(w + k0, K9, Co, nk, 1, 0, Cop, wT + (int64_t)k0 * Cop);
+    }
+#pragma omp parallel for schedule(static) if ((int64_t)C * Cop * 36 > DL_PAR_MIN)
+    for (int c = 0; c < C; c++)
+        for (int l0 = 0; l0 < Cop; l0 += 16)
+            filter_tile(wT + (int64_t)c * 9 * Cop + l0, Cop, 0, U + (int64_t)c * Cop + l0, xi_stride(C, Cop));
+}
+
+/* Input-gradient filters: U[xi][co][c] (row stride Cp) from w [Co][C][3][3]
+ * rotated by 180 degrees, via one [9][Cp] transpose per output channel (tmp:
+ * 9 Cp floats per thread). */
+static void filter_transform_bwd(const float *w, int Co, int C, int Cp, float *tmp, float *U) {
+#pragma omp parallel for schedule(static) if ((int64_t)Co * Cp * 36 > DL_PAR_MIN)
+    for (int co = 0; co < Co; co++) {
+        float *t = tmp + (int64_t)omp_get_thread_num() * 9 * Cp;
+        to_lanes(w + (int64_t)co * C * 9, 9, C, 9, 1, 0, Cp, t);
+        for (int l0 = 0; l0 < Cp; l0 += 16)
+            filter_tile(t + l0, Cp, 1, U + (int64_t)co * Cp + l0, xi_stride(Co, Cp));
+    }
+}
+
+/* out [N, Co, OH, OW] = (or +=) conv of x with pre-transformed filters U
+ * [36][C][Cop] (+ bias); scr holds one band per thread and one block's V and M. */
+static void wino_conv(const wplan *P, const float *x, const float *U, const float *bias, float *out, int accumulate,
+                      float *scr) {
+    const int64_t vs = xi_stride(P->TB, P->Cp), ms = xi_stride(P->TB, P->Cop), per = (int64_t)P->th * P->tw;
+    const int64_t bandf = fl16(6 * (int64_t)P->Wp * P->Cp);
+    float *V = scr, *M = V + 36 * vs, *bands = M + 36 * ms;
+    const int64_t rows = (int64_t)P->N * P->th, rpb = P->TB / P->tw; /* tile rows: all, per block */
+    for (int64_t r0 = 0; r0 < rows; r0 += rpb) {
+        const int nr = (int)(rows - r0 < rpb ? rows - r0 : rpb), nb = nr * P->tw;
+        const int64_t t0 = r0 * P->tw;
+#pragma omp parallel if ((int64_t)nb * 36 * P->Cp > DL_PAR_MIN)
+        {
+            float *band = bands + omp_get_thread_num() * bandf;
+            int64_t prev = -1; /* tile row this thread's band holds */
+#pragma omp for schedule(static)
+            for (int k = 0; k < nr; k++) {
+                const int n = (int)((r0 + k) / P->th), ty = (int)((r0 + k) % P->th);
+                band_next(x, n, P->C, P->H, P->W, ty, P->Wp, P->Cp, P->pad, band, prev == r0 + k - 1);
+                prev = r0 + k;
+                for (int tx = 0; tx < P->tw; tx++)
+                    input_tile(band + (int64_t)4 * tx * P->Cp, (int64_t)P->Wp * P->Cp, P->Cp,
+                               V + (int64_t)(k * P->tw + tx) * P->Cp, vs);
+            }
+        }
+#pragma omp parallel for schedule(static) if ((int64_t)nb * P->Cp * P->Cop * 36 > DL_PAR_MIN)
+        for (int xi = 0; xi < 36; xi++)
+            dl_sgemm(0, 0, nb, P->Co, P->C, 1.0f, V + xi * vs, P->Cp, U + xi * xi_stride(P->C, P->Cop), P->Cop, 0.0f,
+                     M + xi * ms, P->Cop);
+#pragma omp parallel for schedule(static) if ((int64_t)nb * 36 * P->Cop > DL_PAR_MIN)
+        for (int i = 0; i < nb; i++) {
+            const int64_t t = t0 + i;
+            const int n = (int)(t / per), ty = (int)(t % per / P->tw), tx = (int)(t % P->tw);
+            const int ra = P->OH - 4 * ty < 4 ? P->OH - 4 * ty : 4, rb = P->OW - 4 * tx < 4 ? P->OW - 4 * tx : 4;
+            float y[16 * 16] __attribute__((aligned(64)));
+            for (int c0 = 0; c0 < P->Co; c0 += 16) {
+                output_tile(M + (int64_t)i * P->Cop, ms, c0, y);
+                const int lanes = P->Co - c0 < 16 ? P->Co - c0 : 16;
+#if HAVE_WK512
+                if (use_avx512()) {
+                    store_tile_avx512(y, out + (((int64_t)n * P->Co + c0) * P->OH + 4 * ty) * P->OW + 4 * tx,
+                                      (int64_t)P->OH * P->OW, P->OW, lanes, ra, rb, bias ? bias + c0 : NULL,
+                                      accumulate);
+                    continue;
+                }
+#endif
+                for (int l = 0; l < lanes; l++) {
+                    const int co = c0 + l;
+                    const float bv = bias ? bias[co] : 0.0f;
+                    float *dst = out + (((int64_t)n * P->Co + co) * P->OH + 4 * ty) * P->OW + 4 * tx;
+                    for (int a = 0; a < ra; a++)
+                        for (int b = 0; b < rb; b++) {
+                            const float v = y[(a * 4 + b) * 16 + l];
+                            if (accumulate)
+                                dst[(int64_t)a * P->OW + b] += v;
+                            else
+                                dst[(int64_t)a * P->OW + b] = v + bv;
+                        }
+                }
+            }
+        }
+    }
+}
+
+static size_t conv_scratch_floats(const wplan *P) {
+    return 36 * (size_t)(xi_stride(P->TB, P->Cp) + xi_stride(P->TB, P->Cop)) +
+           (size_t)omp_get_max_threads() * fl16(6 * (int64_t)P->Wp * P->Cp);
+}
+
+void dl_wino_forward(dl_graph *g, const float *x, const float *w, const float *bias, int N, int C, int H, int W,
+                     int Co, int pad, float *y) {
+    wplan P;
+    plan(&P, N, C, H, W, Co, pad);
+    const size_t uf = 36 * (size_t)xi_stride(C, P.Cop), cf = conv_scratch_floats(&P), tf = fl16(9 * (int64_t)C * P.Cop);
+    float *U = dl_graph_scratch(g, (uf + (cf > tf ? cf : tf)) * sizeof(float));
+    filter_transform_fwd(w, Co, C, P.Cop, U + uf, U); /* the transpose's space is reused by wino_conv */
+    wino_conv(&P, x, U, bias, y, 0, U + uf);
+}
+
+/* dw[co][c] += G^T dU[.][c][co] G, dU [36][C][Cop]. */
+static void filter_grad(const float *dU, int C, int Co, int Cop, float *gw) {
+#pragma omp parallel for schedule(static) if ((int64_t)C * Cop * 36 > DL_PAR_MIN)
+    for (int c = 0; c < C; c++) {
+        float dg[9 * 16] __attribute__((aligned(64)));
+        for (int c0 = 0; c0 < Co; c0 += 16) {
+            const float *src = dU + (int64_t)c * Cop + c0;
+#if HAVE_WK512
+            if (use_avx512())
+                wk_filter_grad_tile_avx512(src, xi_stride(C, Cop), dg);
+            else
+#endif
+                wk_filter_grad_tile_generic(src, xi_stride(C, Cop), dg);
+            const int lanes = Co - c0 < 16 ? Co - c0 : 16;
+            for (int l = 0; l < lanes; l++) {
+                float *d = gw + ((int64_t)(c0 + l) * C + c) * 9;
+                for (int k = 0; k < 9; k++) d[k] += dg[k * 16 + l];
+            }
+        }
+    }
+}
+
+void dl_wino_backward(dl_graph *g, const float *x, const float *w, const float *dy, int N, int C, int H, int W,
+                      int Co, int pad, float *gw, float *gx, int gx_fresh) {
+    if (gw) {
+        /* Tiles of the forward convolution: V from x, Z from dY (bands of 6 rows of x
+         * and 4 rows of dY, zero-padded to 4 tw columns, per row of tiles). */
+        wplan P;
+        plan(&P, N, C, H, W, Co, pad);
+        const int OH = P.OH, OW = P.OW, Dw = 4 * P.tw;
+        const int64_t vs = xi_stride(P.TB, P.Cp), zs = xi_stride(P.TB, P.Cop);
+        const int64_t bandf = fl16(6 * (int64_t)P.Wp * P.Cp) + fl16(4 * (int64_t)Dw * P.Cop);
+        const size_t vf = 36 * (size_t)vs, zf = 36 * (size_t)zs, duf = 36 * (size_t)xi_stride(C, P.Cop);
+        float *V = dl_graph_scratch(g, (vf + zf + duf + (size_t)omp_get_max_threads() * bandf) * sizeof(float));
+        float *Z = V + vf, *dU = Z + zf, *bands = dU + duf;
+        const int64_t rows = (int64_t)N * P.th, rpb = P.TB / P.tw;
+        for (int64_t r0 = 0; r0 < rows; r0 += rpb) {
+            const int nr = (int)(rows - r0 < rpb ? rows - r0 : rpb), nb = nr * P.tw;
+#pragma omp parallel if ((int64_t)nb * 36 * (P.Cp + P.Cop) > DL_PAR_MIN)
+            {
+            float *xb = bands + omp_get_thread_num() * bandf, *db = xb + fl16(6 * (int64_t)P.Wp * P.Cp);
+            int64_t prev = -1;
+#pragma omp for schedule(static)
+            for (int k = 0; k < nr; k++) {
+                const int n = (int)((r0 + k) / P.th), ty = (int)((r0 + k) % P.th);
+                band_next(x, n, C, H, W, ty, P.Wp, P.Cp, pad, xb, prev == r0 + k - 1);
+                prev = r0 + k;
+                band_rows(dy, n, Co, OH, OW, 4 * ty, 4, Dw, P.Cop, 0, db);
+                for (int tx = 0; tx < P.tw; tx++) {
+                    const int64_t i = (int64_t)k * P.tw + tx;
+                    input_tile(xb + (int64_t)4 * tx * P.Cp, (int64_t)P.Wp * P.Cp, P.Cp, V + i * P.Cp, vs);
+#if HAVE_WK512
+                    if (use_avx512())
+                        wk_grad_tile_avx512(db + (int64_t)4 * tx * P.Cop, (int64_t)Dw * P.Cop, P.Cop, Z + i * P.Cop, zs);
+                    else
+#endif
+                        wk_grad_tile_generic(db + (int64_t)4 * tx * P.Cop, (int64_t)Dw * P.Cop, P.Cop, Z + i * P.Cop, zs);
+                }
+            }
+            }
+            /* dU[xi] (+)= V[xi]^T Z[xi]: blocks in order, so the sum order is fixed */
+#pragma omp parallel for schedule(static) if ((int64_t)nb * P.Cp * P.Cop * 36 > DL_PAR_MIN)
+            for (int xi = 0; xi < 36; xi++)
+                dl_sgemm(1, 0, C, Co, nb, 1.0f, V + xi * vs, P.Cp, Z + xi * zs, P.Cop, r0 ? 1.0f : 0.0f,
+                         dU + xi * xi_stride(C, P.Cop), P.Cop);
+        }
+        filter_grad(dU, C, Co, P.Cop, gw);
+    }
+    if (gx) {
+        /* dX = conv(dY, w rotated 180 degrees with in/out channels swapped, padding 2 - pad) */
+        wplan Q;
+        plan(&Q, N, Co, H + 2 * pad - 2, W + 2 * pad - 2, C, 2 - pad);
+        const size_t uf = 36 * (size_t)xi_stride(Co, Q.Cop), cf = conv_scratch_floats(&Q);
+        const size_t tf = (size_t)omp_get_max_threads() * fl16(9 * (int64_t)Q.Cop);
+        float *U = dl_graph_scratch(g, (uf + (cf > tf ? cf : tf)) * sizeof(float));
+        filter_transform_bwd(w, Co, C, Q.Cop, U + uf, U);
+        wino_conv(&Q, dy, U, NULL, gx, !gx_fresh, U + uf);
+    }
+}

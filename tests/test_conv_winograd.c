@@ -1,0 +1,180 @@
+/* Winograd F(4x4, 3x3) convolution (src/core/ops_conv_winograd.c) against the
+ * im2col path on realistic channel counts, its thread-count invariance and its
+ * allocation behaviour. Finite-difference checks of the Winograd backward are in
+ * tests/test_conv_grad.c, PyTorch parity in tests/test_conv_torch.c.
+ *
+ * Each case runs loss = sum(R * conv2d(x, w, b)) forward and backward with both
+ * algorithms and compares y, dL/dx, dL/dw, dL/db by max|a - b| / max|b|. The limit
+ * is 1e-4, that of the PyTorch parity tests; F(4x4, 3x3) in float measures about
+ * 1e-6 to 1e-5 here (its transforms scale rounding errors by up to ~10x). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "testutil.h"
+#include "dynlab/conv.h"
+#include "dynlab/core.h"
+
+typedef struct wcase {
+    int N, C, H, W, Co, pad, bias;
+} wcase;
+
+typedef struct wrun {
+    float *y, *gx, *gw, *gb;
+    int64_t ny, nx, nw;
+    int64_t allocs_first, allocs_later;
+} wrun;
+
+static void fill(dl_tensor *t, dl_rng *r, float s) {
+    for (int64_t i = 0; i < t->size; i++) t->data[i] = s * (float)dl_rng_normal(r);
+}
+
+static float *dup(const float *p, int64_t n) {
+    float *q = malloc((size_t)n * sizeof(float));
+    assert_non_null(q);
+    memcpy(q, p, (size_t)n * sizeof(float));
+    return q;
+}
+
+/* Three forward+backward passes on one graph (reset between), the last kept. */
+static wrun run_case(const wcase *c, int algo, int threads, int64_t block_floats) {
+    dl_set_threads(threads);
+    dl_conv2d_set_algo(algo);
+    dl_conv2d_set_winograd_block_floats(block_floats);
+    dl_rng r;
+    dl_rng_init(&r, 11, 0);
+    dl_params ps;
+    dl_params_init(&ps);
+    int xs[4] = {c->N, c->C, c->H, c->W}, ws[4] = {c->Co, c->C, 3, 3}, bs[1] = {c->Co};
+    dl_tensor *x = dl_param_new(&ps, "x", 4, xs), *w = dl_param_new(&ps, "w", 4, ws);
+    dl_tensor *b = c->bias ? dl_param_new(&ps, "b", 1, bs) : NULL;
+    fill(x, &r, 1.0f);
+    fill(w, &r, 1.0f / sqrtf(9.0f * c->C));
+    if (b) fill(b, &r, 0.1f);
+    const int oh = c->H + 2 * c->pad - 2, ow = c->W + 2 * c->pad - 2;
+    int rs[4] = {c->N, c->Co, oh, ow};
+    dl_tensor *R = dl_param_new(&ps, "R", 4, rs);
+    R->requires_grad = 0;
+    fill(R, &r, 1.0f);
+    dl_graph *g = dl_graph_new();
+    wrun out = {0};
+    for (int step = 0; step < 3; step++) {
+        dl_params_zero_grad(&ps);
+        dl_tensor *y = dl_conv2d(g, x, w, b, 1, c->pad, 1, 1);
+        dl_backward(g, dl_sum_all(g, dl_mul(g, y, R)));
+        if (step == 0) out.allocs_first = dl_graph_heap_allocs(g);
+        if (step == 2) {
+            out.allocs_later = dl_graph_heap_allocs(g);
+            out.ny = y->size, out.nx = x->size, out.nw = w->size;
+            out.y = dup(y->data, y->size);
+            out.gx = dup(x->grad, x->size);
+            out.gw = dup(w->grad, w->size);
+            out.gb = b ? dup(b->grad, b->size) : NULL;
+        }
+        dl_graph_reset(g);
+    }
+    dl_graph_free(g);
+    dl_params_free(&ps);
+    dl_conv2d_set_winograd_block_floats(0);
+    dl_conv2d_set_algo(DL_CONV_AUTO);
+    dl_set_threads(1);
+    return out;
+}
+
+static void free_run(wrun *a) { free(a->y), free(a->gx), free(a->gw), free(a->gb); }
+
+static double rel_err(const float *a, const float *b, int64_t n) {
+    double md = 0, mb = 1e-30;
+    for (int64_t i = 0; i < n; i++) {
+        md = fmax(md, fabs((double)a[i] - b[i]));
+        mb = fmax(mb, fabs((double)b[i]));
+    }
+    return md / mb;
+}
+
+static const wcase cases[] = {
+    {3, 40, 13, 11, 48, 1, 1}, /* odd sizes, channels past 2 vectors, batch 3 */
+    {2, 64, 16, 16, 64, 1, 0}, /* resnet-like */
+    {2, 33, 9, 10, 20, 0, 1},  /* padding 0 */
+    {2, 128, 8, 8, 128, 1, 0}, /* 128 channels: the longest sums here */
+};
+#define N_CASES ((int)(sizeof cases / sizeof *cases))
+
+static void test_matches_im2col(void **state) {
+    (void)state;
+    double worst = 0;
+    for (int i = 0; i < N_CASES; i++) {
+        const wcase *c = &cases[i];
+        wrun a = run_case(c, DL_CONV_WINOGRAD, 1, 0), b = run_case(c, DL_CONV_IM2COL, 1, 0);
+        const double ey = rel_err(a.y, b.y, a.ny), ex = rel_err(a.gx, b.gx, a.nx), ew = rel_err(a.gw, b.gw, a.nw);
+        const double eb = c->bias ? rel_err(a.gb, b.gb, c->Co) : 0.0;
+        print_message("[%d, %d, %d, %d] -> %d pad %d: winograd vs im2col y %.2e dx %.2e dw %.2e db %.2e\n", c->N, c->C,
+                      c->H, c->W, c->Co, c->pad, ey, ex, ew, eb);
+        worst = fmax(worst, fmax(fmax(ey, ex), fmax(ew, eb)));
+        if (!(ey < 1e-4 && ex < 1e-4 && ew < 1e-4 && eb < 1e-4)) fail_msg("case %d: Winograd differs from im2col", i);
+        free_run(&a), free_run(&b);
+    }
+    print_message("worst relative difference %.2e (limit 1e-4)\n", worst);
+}
+
+/* The portable transforms (what a CPU without AVX-512 runs; here on 2 threads with
+ * one row of tiles per block, so the weight gradient also sums in another order)
+ * against the AVX-512 ones and against im2col. */
+static void test_generic_transforms(void **state) {
+    (void)state;
+    for (int i = 0; i < N_CASES; i++) {
+        wrun a = run_case(&cases[i], DL_CONV_WINOGRAD, 1, 0);
+        dl_conv2d_winograd_force_generic(1);
+        wrun b = run_case(&cases[i], DL_CONV_WINOGRAD, 2, 1);
+        wrun c = run_case(&cases[i], DL_CONV_IM2COL, 1, 0);
+        dl_conv2d_winograd_force_generic(0);
+        const double e = fmax(fmax(rel_err(b.y, a.y, a.ny), rel_err(b.gx, a.gx, a.nx)), rel_err(b.gw, a.gw, a.nw));
+        const double ec = fmax(fmax(rel_err(b.y, c.y, a.ny), rel_err(b.gx, c.gx, a.nx)), rel_err(b.gw, c.gw, a.nw));
+        print_message("case %d: portable vs AVX-512 transforms %.2e, portable vs im2col %.2e\n", i, e, ec);
+        if (!(e < 5e-5 && ec < 1e-4)) fail_msg("case %d: portable Winograd transforms differ", i);
+        free_run(&a), free_run(&b), free_run(&c);
+    }
+}
+
+/* Tiny tile blocks: several blocks per convolution and several tiles per thread. */
+static void test_same_bits_any_threads(void **state) {
+    (void)state;
+    for (int i = 0; i < N_CASES; i++) {
+        for (int64_t bf = 0; bf <= 1; bf++) {
+            wrun a = run_case(&cases[i], DL_CONV_WINOGRAD, 1, bf), b = run_case(&cases[i], DL_CONV_WINOGRAD, 2, bf);
+            assert_memory_equal(a.y, b.y, (size_t)a.ny * sizeof(float));
+            assert_memory_equal(a.gx, b.gx, (size_t)a.nx * sizeof(float));
+            assert_memory_equal(a.gw, b.gw, (size_t)a.nw * sizeof(float));
+            free_run(&a), free_run(&b);
+        }
+    }
+}
+
+static void test_no_allocation_after_first_step(void **state) {
+    (void)state;
+    wrun a = run_case(&cases[0], DL_CONV_WINOGRAD, 2, 0);
+    assert_int_equal(a.allocs_later, a.allocs_first);
+    free_run(&a);
+}
+
+static void test_algo_names(void **state) {
+    (void)state;
+    assert_int_equal(dl_conv2d_algo_parse("auto"), DL_CONV_AUTO);
+    assert_int_equal(dl_conv2d_algo_parse("im2col"), DL_CONV_IM2COL);
+    assert_int_equal(dl_conv2d_algo_parse("winograd"), DL_CONV_WINOGRAD);
+    assert_int_equal(dl_conv2d_algo_parse("fft"), -1);
+    dl_conv2d_set_algo(DL_CONV_IM2COL);
+    assert_int_equal(dl_conv2d_get_algo(), DL_CONV_IM2COL);
+    dl_conv2d_set_algo(DL_CONV_AUTO);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_matches_im2col),
+        cmocka_unit_test(test_same_bits_any_threads),
+        cmocka_unit_test(test_generic_transforms),
+        cmocka_unit_test(test_no_allocation_after_first_step),
+        cmocka_unit_test(test_algo_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
