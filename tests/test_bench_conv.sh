@@ -19,6 +19,9 @@ err="$("$D" bench --conv-algo fft 2>&1 >/dev/null)"; rc=$?
 err="$(DYNLAB_CONV_ALGO=fft "$D" bench --workload cnn-fmnist 2>&1 >/dev/null)"; rc=$?
 [ $rc = 2 ] && printf '%s' "$err" | grep -q "DYNLAB_CONV_ALGO" \
     || fail "DYNLAB_CONV_ALGO=fft must exit 2 naming the variable (rc=$rc: $err)"
+err="$(DYNLAB_CONV_ALGO=fft "$D" run parity --quick --out "${TMPDIR:-/tmp}/dynlab-bad-algo-$$" 2>&1 >/dev/null)"; rc=$?
+[ $rc -eq 2 ] && [ ! -e "${TMPDIR:-/tmp}/dynlab-bad-algo-$$" ] && echo "$err" | grep -q "DYNLAB_CONV_ALGO" \
+    || fail "dynlab run with DYNLAB_CONV_ALGO=fft must exit 2 before creating anything (rc=$rc: $err)"
 
 one="$(OMP_NUM_THREADS=1 "$D" bench --threads 1 --replicas 1 --steps 2 --warmup 1 --json --workload cnn-fmnist)" \
     || fail "bench cnn-fmnist (1 thread) failed"

@@ -1,8 +1,10 @@
 /* dynlab: implement, train and check the systems of recent ML papers. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "dynlab/conv.h"
 
 #ifndef DYNLAB_VERSION
 #define DYNLAB_VERSION "dev"
@@ -50,6 +52,13 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "--version")) {
         printf("dynlab %s\n", DYNLAB_VERSION);
         return DL_EXIT_OK;
+    }
+    /* The convolution algorithm comes from the environment: a bad value is a
+     * usage error before any command starts, not a failure in the middle of a run. */
+    const char *algo = getenv("DYNLAB_CONV_ALGO");
+    if (algo && *algo && dl_conv2d_algo_parse(algo) < 0) {
+        fprintf(stderr, "dynlab: DYNLAB_CONV_ALGO='%s': expected auto, im2col or winograd\n", algo);
+        return DL_EXIT_USAGE;
     }
     if (!strcmp(cmd, "list")) return dl_cmd_list(argc - 1, argv + 1);
     if (!strcmp(cmd, "run")) return dl_cmd_run(argc - 1, argv + 1);
