@@ -21,7 +21,8 @@ property of the setup (docs/papers/ssl.md, Findings):
     300 iterations, zero init; experiments/ssl/probe.c); k-NN: cosine, k = 5, votes 1 + sim
     (experiments/ssl/knn.c).
 Prints probe and k-NN accuracy of the pretrained encoder, the same initial draw untrained,
-and raw pixels.
+and raw pixels (and, for diagnosis, of the pooled conv2 maps below h), and the number of
+units of h that are zero on every labelled row.
 
   /usr/bin/python3 tests/ssl_torch_reference.py --seed 1 --labels-per-class 200 --steps 400
 """
@@ -118,10 +119,12 @@ class Encoder(nn.Module):
         self.mu = nn.Linear(hidden, zdim)
         self.proj1, self.proj2 = nn.Linear(zdim, proj), nn.Linear(proj, proj)
 
-    def h(self, x):
+    def conv(self, x):
         t = F.max_pool2d(F.relu(self.bn1(self.conv1(x.view(-1, 1, 28, 28)))), 2)
-        t = F.max_pool2d(F.relu(self.bn2(self.conv2(t))), 2)
-        return F.relu(self.fc(t.flatten(1)))
+        return F.max_pool2d(F.relu(self.bn2(self.conv2(t))), 2).flatten(1)
+
+    def h(self, x):
+        return F.relu(self.fc(self.conv(x)))
 
     def forward(self, x):
         return self.proj2(F.relu(self.proj1(self.mu(self.h(x)))))
@@ -164,9 +167,9 @@ def pretrain(m, unl, a, seed):
 
 
 @torch.no_grad()
-def feats(m, x):
+def feats(m, x, layer="h"):
     m.eval()
-    return m.h(torch.from_numpy(x)).numpy()
+    return getattr(m, layer)(torch.from_numpy(x)).numpy()
 
 
 def probe(fl, yl, ft, yt, iters=300):
@@ -234,9 +237,12 @@ def main():
     print(f"pretraining {time.time() - t0:.1f} s")
     res = {}
     for name, fl, ft in [("pretrained", feats(m, xl), feats(m, xt)), ("random", feats(mr, xl), feats(mr, xt)),
-                         ("raw", xl, xt)]:
+                         ("raw", xl, xt),
+                         # not probed by dynlab: the pooled conv2 maps below h (c2*7*7 features)
+                         ("pre. conv", feats(m, xl, "conv"), feats(m, xt, "conv")),
+                         ("rand. conv", feats(mr, xl, "conv"), feats(mr, xt, "conv"))]:
         res[name] = (probe(fl, yl, ft, yt), knn(fl, yl, ft, yt))
-        dead = "" if name == "raw" else f"  dead h units {int((fl.max(0) <= 0).sum())}/{fl.shape[1]}"
+        dead = "" if name == "raw" or "conv" in name else f"  dead h units {int((fl.max(0) <= 0).sum())}/{fl.shape[1]}"
         print(f"{name:10s} probe {res[name][0]:.3f}  k-NN {res[name][1]:.3f}{dead}")
 
 
