@@ -34,6 +34,10 @@ keys = [d + "_" + k for d in ("fmnist", "table") for k in (
     "knn_acc", "random_knn_acc", "raw_knn_acc", "supervised_knn_acc",
     "anomaly_auroc", "random_anomaly_auroc", "raw_anomaly_auroc")]
 bad = [k for k in keys if not (isinstance(f.get(k), (int, float)) and 0 <= f[k] <= 1)]
+# features zero on every labelled row: a count between 0 and the feature width
+bad += [d + "_" + k for d in ("fmnist", "table") for k in ("dead_features", "random_dead_features")
+        if not (isinstance(f.get(d + "_" + k), (int, float)) and 0 <= f[d + "_" + k] <= 4096
+                and f[d + "_" + k] == int(f[d + "_" + k]))]
 if bad:
     print("FAIL: ssl: missing or out-of-range metrics: " + ", ".join(bad))
     sys.exit(1)

@@ -108,10 +108,23 @@ static void gather(const ssl_data *D, const int *idx, int n, float *x, int *y)
     }
 }
 
+/* Features that are zero (ReLU off) on every one of the n rows: units of h a probe cannot use. */
+static int dead_units(const float *f, int n, int d)
+{
+    int dead = 0;
+    for (int j = 0; j < d; j++) {
+        int on = 0;
+        for (int i = 0; i < n && !on; i++) on = f[(size_t)i * d + j] > 0.f;
+        dead += !on;
+    }
+    return dead;
+}
+
 /* Probe accuracy of an encoder (NULL: raw inputs) on the clean test set and
- * under each shift; feat_out (optional) receives the clean test features. */
+ * under each shift; feat_out (optional) receives the clean test features,
+ * dead (optional) the number of features zero on every labelled row. */
 static void probe_eval(ssl_model *m, const ssl_data *D, const ssl_split *S, const ssl_cfg *c, uint64_t seed,
-                       double *acc, double *acc_shift, double *knn, float *feat_out)
+                       double *acc, double *acc_shift, double *knn, float *feat_out, double *dead)
 {
     const int fd = m ? m->feat_dim : D->d;
     float *xl = malloc(sizeof(float) * (size_t)S->n_lab * D->d), *xt = malloc(sizeof(float) * (size_t)S->n_test * D->d);
@@ -127,6 +140,7 @@ static void probe_eval(ssl_model *m, const ssl_data *D, const ssl_split *S, cons
     *acc = ssl_probe_accuracy(&p, ft, yt, S->n_test);
     if (knn) *knn = ssl_knn_accuracy(fl, yl, S->n_lab, ft, yt, S->n_test, fd, D->n_classes, c->knn_k);
     if (feat_out) memcpy(feat_out, ft, sizeof(float) * (size_t)S->n_test * fd);
+    if (dead) *dead = dead_units(fl, S->n_lab, fd);
     for (int k = 0; k < 2; k++) {
         int shift = k == 0 ? SSL_SHIFT_NOISE : D->is_image ? SSL_SHIFT_BRIGHTNESS : SSL_SHIFT_SCALE;
         dl_rng r;
@@ -170,10 +184,10 @@ int ssl_eval_dataset(const ssl_cfg *c, dl_run *run, int image, ssl_result *R)
     if (!rc) {
         R->feat_dim = ms.feat_dim;
         R->feat = malloc(sizeof(float) * (size_t)R->S.n_test * ms.feat_dim);
-        probe_eval(&ms, &R->D, &R->S, c, run->seed, &R->acc_ssl, R->shift_ssl, &R->knn_ssl, R->feat);
-        probe_eval(&mr, &R->D, &R->S, c, run->seed, &R->acc_rand, R->shift_rand, &R->knn_rand, NULL);
-        probe_eval(&mp, &R->D, &R->S, c, run->seed, &R->acc_sup, R->shift_sup, &R->knn_sup, NULL);
-        probe_eval(NULL, &R->D, &R->S, c, run->seed, &R->acc_raw, R->shift_raw, &R->knn_raw, NULL);
+        probe_eval(&ms, &R->D, &R->S, c, run->seed, &R->acc_ssl, R->shift_ssl, &R->knn_ssl, R->feat, &R->dead_ssl);
+        probe_eval(&mr, &R->D, &R->S, c, run->seed, &R->acc_rand, R->shift_rand, &R->knn_rand, NULL, &R->dead_rand);
+        probe_eval(&mp, &R->D, &R->S, c, run->seed, &R->acc_sup, R->shift_sup, &R->knn_sup, NULL, NULL);
+        probe_eval(NULL, &R->D, &R->S, c, run->seed, &R->acc_raw, R->shift_raw, &R->knn_raw, NULL, NULL);
     }
     ssl_model_free(&ms); ssl_model_free(&mr); ssl_model_free(&mp);
     R->auroc_ssl = R->auroc_rand = R->auroc_raw = NAN;
@@ -275,7 +289,7 @@ int ssl_sweep(const ssl_cfg *c, dl_run *run, int image, ssl_result *R)
                 return -1;
             }
             double sh[2];
-            probe_eval(&m, &R->D, &R->S, c, run->seed, &R->sweep[o][l], sh, NULL, NULL);
+            probe_eval(&m, &R->D, &R->S, c, run->seed, &R->sweep[o][l], sh, NULL, NULL, NULL);
             ssl_model_free(&m);
             dl_progress(run, image ? "sweep fmnist" : "sweep table", o * 5 + l + 1, 15, NULL);
         }
@@ -296,7 +310,7 @@ int ssl_ablation(const ssl_cfg *c, dl_run *run, const ssl_result *T, double *acc
             if (ssl_pretrain(&m, &T->D, S.unl, S.n_unl, S.val, S.n_val, c, v, c->optimizer, untrained ? 0 : c->lr,
                              c->tab_steps, sd, run, NULL, NULL)) { ssl_model_free(&m); return -1; }
             double a, sh[2];
-            probe_eval(&m, &T->D, &S, c, run->seed, &a, sh, NULL, NULL);
+            probe_eval(&m, &T->D, &S, c, run->seed, &a, sh, NULL, NULL, NULL);
             acc[v * c->ablation_seeds + s] = a;
             rob[v * c->ablation_seeds + s] = 0.5 * (sh[0] + sh[1]);
             ssl_model_free(&m);
