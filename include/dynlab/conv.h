@@ -30,7 +30,7 @@ dl_tensor *dl_conv2d(dl_graph *g, dl_tensor *x, dl_tensor *w, dl_tensor *bias, i
  * input and output channels and 16 output tiles); docs/benchmarks.md gives the
  * speed and the rounding error (about 1e-5 of the output scale against 1e-6 for
  * im2col). Set it before building graphs, not while another thread runs one. */
-enum { DL_CONV_AUTO = 0, DL_CONV_IM2COL = 1, DL_CONV_WINOGRAD = 2 };
+enum { DL_CONV_AUTO = 0, DL_CONV_IM2COL = 1, DL_CONV_WINOGRAD = 2, DL_CONV_WINOGRAD2 = 3 };
 void dl_conv2d_set_algo(int algo);
 int dl_conv2d_get_algo(void);
 /* "auto" / "im2col" / "winograd" -> DL_CONV_*, or -1. */
