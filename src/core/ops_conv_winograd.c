@@ -1,6 +1,9 @@
 /* 3x3 stride-1 convolution by Winograd's minimal filtering F(4x4, 3x3) (Lavin &
  * Gray 2016, "Fast Algorithms for Convolutional Neural Networks", section 4):
  * each 4x4 output tile of each channel pair costs 36 multiplies instead of 144.
+ * The same code runs F(2x2, 3x3) (m = 2 below: 4x4 input tiles, 16 products per
+ * 2x2 output tile instead of 36) for small maps, where F(4x4, 3x3) makes too few
+ * tiles; the formulas below then read 16 for 36 and m for 4.
  *
  * Forward, for tiles t (image n, tile row ty, tile column tx) of the output:
  *   V[xi][t][c]   = (B^T d_{t,c} B)[xi]          input transform, d = 6x6 patch
@@ -23,8 +26,9 @@
  * GEMMs over xi, and each GEMM is deterministic: the same bits for any thread count.
  *
  * Accuracy: the F(4x4, 3x3) transforms multiply rounding errors by up to ~10x
- * against the direct sum (the matrices hold 8 and 1/24); docs/benchmarks.md
- * gives the measured error against float64 PyTorch. */
+ * against the direct sum (the matrices hold 8 and 1/24); F(2x2, 3x3) (entries
+ * 1 and 1/2) stays at im2col's error; docs/benchmarks.md gives the measured
+ * error against float64 PyTorch. */
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
