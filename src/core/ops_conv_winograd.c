@@ -143,8 +143,12 @@ static int use_avx512(void) {
 #endif
 }
 
-/* auto's smallest F(2x2, 3x3) tile count (set from the measurements) */
+/* auto's smallest F(2x2, 3x3) tile counts, from a sweep of batch 1-8, 32-512
+ * channels, 4x4-14x14 maps (docs/benchmarks.md): 16 tiles, but 64 where the
+ * transformed filters (16 C Cout floats) outgrow the caches (more than 256 x 256
+ * channel pairs: 512 channels measured 0.5-0.85x of im2col with 16-32 tiles). */
 #define WINO2_MIN_TILES 16
+#define WINO2_MIN_TILES_BIG 64
 
 /* ---- geometry ------------------------------------------------------------ */
 typedef struct wplan {
@@ -197,7 +201,7 @@ int dl_wino_use(int N, int C, int H, int W, int Cout, int KH, int KW, int stride
     const int64_t tiles = (int64_t)N * ((H + 2 * pad - 2 + 3) / 4) * ((W + 2 * pad - 2 + 3) / 4);
     if (tiles >= 32) return 4;
     const int64_t tiles2 = (int64_t)N * ((H + 2 * pad - 2 + 1) / 2) * ((W + 2 * pad - 2 + 1) / 2);
-    return tiles2 >= WINO2_MIN_TILES ? 2 : 0;
+    return tiles2 >= ((int64_t)C * Cout > 256 * 256 ? WINO2_MIN_TILES_BIG : WINO2_MIN_TILES) ? 2 : 0;
 }
 
 /* dst[r drow + w Cp + c] = src[c cs + r W + w] for c < C, w < W, r < nrows;
