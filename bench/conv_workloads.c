@@ -315,11 +315,11 @@ static void bench_conv_table(FILE *f, int threads, int json, double peak)
         if (json)
             fprintf(f, "{\"conv\": \"%s\", \"threads\": %d, \"algo\": \"%s\", \"ms\": %.4f, \"gflops\": %.2f, "
                        "\"peak_frac\": %.3f, \"cpu_gflops\": %.2f, \"cpu_peak_frac\": %.3f}\n",
-                    s->what, threads, wino ? "winograd" : "im2col", best * 1e3, gf, peak > 0 ? gf / peak : 0.0, gfc,
+                    s->what, threads, wino == 4 ? "winograd" : wino == 2 ? "winograd2" : "im2col", best * 1e3, gf, peak > 0 ? gf / peak : 0.0, gfc,
                     peak > 0 ? gfc / peak : 0.0);
         else
-            fprintf(f, "%-18s %3dx%-3d->%3dx%-3d %-8s %9.3f %9.1f %6.1f%% %9.1f %6.1f%%\n", s->what, s->C, s->H, s->Cout,
-                    oh, wino ? "winograd" : "im2col", best * 1e3, gf, peak > 0 ? 100 * gf / peak : 0.0, gfc,
+            fprintf(f, "%-18s %3dx%-3d->%3dx%-3d %-9s %9.3f %9.1f %6.1f%% %9.1f %6.1f%%\n", s->what, s->C, s->H, s->Cout,
+                    oh, wino == 4 ? "winograd" : wino == 2 ? "winograd2" : "im2col", best * 1e3, gf, peak > 0 ? 100 * gf / peak : 0.0, gfc,
                     peak > 0 ? 100 * gfc / peak : 0.0);
         dl_graph_free(g);
         dl_params_free(&ps);
@@ -330,6 +330,6 @@ static void bench_conv_table(FILE *f, int threads, int json, double peak)
                    "\"cpu_gflops\": %.2f, \"cpu_peak_frac\": %.3f}\n",
                 threads, tot_time * 1e3, gf, peak > 0 ? gf / peak : 0.0, gfc, peak > 0 ? gfc / peak : 0.0);
     else
-        fprintf(f, "%-18s %-17s %-8s %9.3f %9.1f %6.1f%% %9.1f %6.1f%%\n", "resnet-det all", "(weighted)", "", tot_time * 1e3, gf,
+        fprintf(f, "%-18s %-17s %-9s %9.3f %9.1f %6.1f%% %9.1f %6.1f%%\n", "resnet-det all", "(weighted)", "", tot_time * 1e3, gf,
                 peak > 0 ? 100 * gf / peak : 0.0, gfc, peak > 0 ? 100 * gfc / peak : 0.0);
 }

@@ -215,7 +215,7 @@ static void test_conv2d(void **state) {
     dl_conv2d_set_block_floats(0);
 }
 
-/* The same checks through Winograd F(4x4, 3x3) (dl_conv2d_set_algo): every 3x3
+/* The same checks through Winograd F(4x4, 3x3) and F(2x2, 3x3) (dl_conv2d_set_algo): every 3x3
  * stride-1 case above, plus cases chosen for its tiling: output sizes that are
  * not multiples of the 4x4 tile, padding 0, 1 and 2, batches of 2-3, channel
  * counts below and past one 16-lane vector, and (with tiny tile blocks) several
@@ -234,6 +234,11 @@ static void test_conv2d_winograd(void **state) {
     dl_conv2d_set_algo(DL_CONV_WINOGRAD);
     winograd_cases();
     dl_conv2d_set_winograd_block_floats(1); /* one row of tiles per block */
+    winograd_cases();
+    dl_conv2d_set_winograd_block_floats(0);
+    dl_conv2d_set_algo(DL_CONV_WINOGRAD2); /* F(2x2, 3x3) */
+    winograd_cases();
+    dl_conv2d_set_winograd_block_floats(1);
     winograd_cases();
     dl_conv2d_set_winograd_block_floats(0);
     dl_conv2d_set_algo(DL_CONV_AUTO);

@@ -244,6 +244,11 @@ static void test_ops_match_torch(void **st) {
     dl_conv2d_set_winograd_block_floats(1);
     round_trip("convtorch_winograd_blocks", 2029);
     dl_conv2d_set_winograd_block_floats(0);
+    dl_conv2d_set_algo(DL_CONV_WINOGRAD2); /* the same through F(2x2, 3x3) */
+    round_trip("convtorch_winograd2", 2030);
+    dl_conv2d_set_winograd_block_floats(1);
+    round_trip("convtorch_winograd2_blocks", 2031);
+    dl_conv2d_set_winograd_block_floats(0);
     dl_conv2d_set_algo(DL_CONV_AUTO);
 }
 

@@ -1,4 +1,5 @@
-/* Winograd F(4x4, 3x3) convolution (src/core/ops_conv_winograd.c) against the
+/* Winograd F(4x4, 3x3) and F(2x2, 3x3) convolution (src/core/ops_conv_winograd.c;
+ * every test runs both variants, DL_CONV_WINOGRAD and DL_CONV_WINOGRAD2) against the
  * im2col path on realistic channel counts, its thread-count invariance and its
  * allocation behaviour. Finite-difference checks of the Winograd backward are in
  * tests/test_conv_grad.c, PyTorch parity in tests/test_conv_torch.c.
@@ -100,21 +101,28 @@ static const wcase cases[] = {
 };
 #define N_CASES ((int)(sizeof cases / sizeof *cases))
 
+/* the two Winograd variants and their names in the messages */
+static const int algos[2] = {DL_CONV_WINOGRAD, DL_CONV_WINOGRAD2};
+static const char *algo_name(int a) { return a == DL_CONV_WINOGRAD ? "F(4x4,3x3)" : "F(2x2,3x3)"; }
+#define FOR_ALGOS for (int ai = 0, wa = algos[0]; ai < 2; ai++, wa = ai < 2 ? algos[ai] : 0)
+
 static void test_matches_im2col(void **state) {
     (void)state;
+    FOR_ALGOS {
     double worst = 0;
     for (int i = 0; i < N_CASES; i++) {
         const wcase *c = &cases[i];
-        wrun a = run_case(c, DL_CONV_WINOGRAD, 1, 0), b = run_case(c, DL_CONV_IM2COL, 1, 0);
+        wrun a = run_case(c, wa, 1, 0), b = run_case(c, DL_CONV_IM2COL, 1, 0);
         const double ey = rel_err(a.y, b.y, a.ny), ex = rel_err(a.gx, b.gx, a.nx), ew = rel_err(a.gw, b.gw, a.nw);
         const double eb = c->bias ? rel_err(a.gb, b.gb, c->Co) : 0.0;
-        print_message("[%d, %d, %d, %d] -> %d pad %d: winograd vs im2col y %.2e dx %.2e dw %.2e db %.2e\n", c->N, c->C,
-                      c->H, c->W, c->Co, c->pad, ey, ex, ew, eb);
+        print_message("[%d, %d, %d, %d] -> %d pad %d: %s vs im2col y %.2e dx %.2e dw %.2e db %.2e\n", c->N, c->C,
+                      c->H, c->W, c->Co, c->pad, algo_name(wa), ey, ex, ew, eb);
         worst = fmax(worst, fmax(fmax(ey, ex), fmax(ew, eb)));
         if (!(ey < 1e-4 && ex < 1e-4 && ew < 1e-4 && eb < 1e-4)) fail_msg("case %d: Winograd differs from im2col", i);
         free_run(&a), free_run(&b);
     }
-    print_message("worst relative difference %.2e (limit 1e-4)\n", worst);
+    print_message("%s: worst relative difference %.2e (limit 1e-4)\n", algo_name(wa), worst);
+    }
 }
 
 /* The portable transforms (what a CPU without AVX-512 runs; here on 2 threads with
@@ -122,15 +130,17 @@ static void test_matches_im2col(void **state) {
  * against the AVX-512 ones and against im2col. */
 static void test_generic_transforms(void **state) {
     (void)state;
+    FOR_ALGOS
     for (int i = 0; i < N_CASES; i++) {
-        wrun a = run_case(&cases[i], DL_CONV_WINOGRAD, 1, 0);
+        wrun a = run_case(&cases[i], wa, 1, 0);
         dl_conv2d_winograd_force_generic(1);
-        wrun b = run_case(&cases[i], DL_CONV_WINOGRAD, 2, 1);
+        wrun b = run_case(&cases[i], wa, 2, 1);
         wrun c = run_case(&cases[i], DL_CONV_IM2COL, 1, 0);
         dl_conv2d_winograd_force_generic(0);
         const double e = fmax(fmax(rel_err(b.y, a.y, a.ny), rel_err(b.gx, a.gx, a.nx)), rel_err(b.gw, a.gw, a.nw));
         const double ec = fmax(fmax(rel_err(b.y, c.y, a.ny), rel_err(b.gx, c.gx, a.nx)), rel_err(b.gw, c.gw, a.nw));
-        print_message("case %d: portable vs AVX-512 transforms %.2e, portable vs im2col %.2e\n", i, e, ec);
+        print_message("%s case %d: portable vs AVX-512 transforms %.2e, portable vs im2col %.2e\n", algo_name(wa), i,
+                      e, ec);
         if (!(e < 5e-5 && ec < 1e-4)) fail_msg("case %d: portable Winograd transforms differ", i);
         free_run(&a), free_run(&b), free_run(&c);
     }
@@ -139,9 +149,10 @@ static void test_generic_transforms(void **state) {
 /* Tiny tile blocks: several blocks per convolution and several tiles per thread. */
 static void test_same_bits_any_threads(void **state) {
     (void)state;
+    FOR_ALGOS
     for (int i = 0; i < N_CASES; i++) {
         for (int64_t bf = 0; bf <= 1; bf++) {
-            wrun a = run_case(&cases[i], DL_CONV_WINOGRAD, 1, bf), b = run_case(&cases[i], DL_CONV_WINOGRAD, 2, bf);
+            wrun a = run_case(&cases[i], wa, 1, bf), b = run_case(&cases[i], wa, 2, bf);
             assert_memory_equal(a.y, b.y, (size_t)a.ny * sizeof(float));
             assert_memory_equal(a.gx, b.gx, (size_t)a.nx * sizeof(float));
             assert_memory_equal(a.gw, b.gw, (size_t)a.nw * sizeof(float));
@@ -152,9 +163,11 @@ static void test_same_bits_any_threads(void **state) {
 
 static void test_no_allocation_after_first_step(void **state) {
     (void)state;
-    wrun a = run_case(&cases[0], DL_CONV_WINOGRAD, 2, 0);
-    assert_int_equal(a.allocs_later, a.allocs_first);
-    free_run(&a);
+    FOR_ALGOS {
+        wrun a = run_case(&cases[0], wa, 2, 0);
+        assert_int_equal(a.allocs_later, a.allocs_first);
+        free_run(&a);
+    }
 }
 
 static void test_algo_names(void **state) {
@@ -162,10 +175,34 @@ static void test_algo_names(void **state) {
     assert_int_equal(dl_conv2d_algo_parse("auto"), DL_CONV_AUTO);
     assert_int_equal(dl_conv2d_algo_parse("im2col"), DL_CONV_IM2COL);
     assert_int_equal(dl_conv2d_algo_parse("winograd"), DL_CONV_WINOGRAD);
+    assert_int_equal(dl_conv2d_algo_parse("winograd2"), DL_CONV_WINOGRAD2);
     assert_int_equal(dl_conv2d_algo_parse("fft"), -1);
     dl_conv2d_set_algo(DL_CONV_IM2COL);
     assert_int_equal(dl_conv2d_get_algo(), DL_CONV_IM2COL);
     dl_conv2d_set_algo(DL_CONV_AUTO);
+}
+
+/* auto's choice on resnet-det's 3x3 stride-1 shapes (batch 4): F(4x4, 3x3) on the
+ * 64x64 to 16x16 maps, F(2x2, 3x3) on the 8x8 maps of 512 channels (16 F(4x4)
+ * tiles, 64 F(2x2) tiles; im2col at batch 2), im2col for one input channel and
+ * for stride 2. */
+static void test_auto_choice(void **state) {
+    (void)state;
+    dl_conv2d_set_algo(DL_CONV_AUTO);
+    dl_graph *g = dl_graph_new();
+    int xs[4] = {4, 256, 16, 16}, ws[4] = {256, 256, 3, 3}, x8[4] = {4, 512, 8, 8}, w8[4] = {512, 512, 3, 3};
+    int x1[4] = {4, 1, 28, 28}, w1[4] = {32, 1, 3, 3};
+    dl_tensor *x = dl_tensor_new(g, 4, xs), *w = dl_tensor_new(g, 4, ws);
+    assert_int_equal(dl_conv2d_uses_winograd(x, w, 1, 1, 1, 1), 4);
+    assert_int_equal(dl_conv2d_uses_winograd(x, w, 2, 1, 1, 1), 0);
+    x = dl_tensor_new(g, 4, x8), w = dl_tensor_new(g, 4, w8);
+    assert_int_equal(dl_conv2d_uses_winograd(x, w, 1, 1, 1, 1), 2);
+    x8[0] = 2; /* 32 F(2x2) tiles: too few for 512 x 512 transformed filters */
+    x = dl_tensor_new(g, 4, x8);
+    assert_int_equal(dl_conv2d_uses_winograd(x, w, 1, 1, 1, 1), 0);
+    x = dl_tensor_new(g, 4, x1), w = dl_tensor_new(g, 4, w1);
+    assert_int_equal(dl_conv2d_uses_winograd(x, w, 1, 1, 1, 1), 0);
+    dl_graph_free(g);
 }
 
 int main(void) {
@@ -175,6 +212,7 @@ int main(void) {
         cmocka_unit_test(test_generic_transforms),
         cmocka_unit_test(test_no_allocation_after_first_step),
         cmocka_unit_test(test_algo_names),
+        cmocka_unit_test(test_auto_choice),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,29 +18,35 @@ extern "C" {
 /* F.conv2d: x [N, C, H, W], w [Cout, C/groups, KH, KW], bias [Cout] or NULL ->
  * [N, Cout, OH, OW], OH = (H + 2 padding - dilation (KH - 1) - 1) / stride + 1.
  * Runs as GEMMs on im2col columns (1x1 stride-1 convolutions read x directly),
- * or by Winograd F(4x4, 3x3) (see dl_conv2d_set_algo). */
+ * or by Winograd F(4x4, 3x3) or F(2x2, 3x3) (see dl_conv2d_set_algo). */
 dl_tensor *dl_conv2d(dl_graph *g, dl_tensor *x, dl_tensor *w, dl_tensor *bias, int stride, int padding,
                      int dilation, int groups);
 /* Convolution algorithm, a process-wide setting read by dl_conv2d when it records
  * a convolution (default: the environment variable DYNLAB_CONV_ALGO = auto,
- * im2col or winograd; auto when unset). DL_CONV_WINOGRAD runs every 3x3, stride-1,
- * dilation-1, ungrouped convolution with padding <= 2 (forward, input and weight
- * gradients) by Winograd's F(4x4, 3x3) (Lavin & Gray 2016) and all others by
- * im2col; DL_CONV_AUTO does so only where that measured faster (at least 16
- * input and output channels and 16 output tiles); docs/benchmarks.md gives the
- * speed and the rounding error (about 1e-5 of the output scale against 1e-6 for
- * im2col). Set it before building graphs, not while another thread runs one. */
-enum { DL_CONV_AUTO = 0, DL_CONV_IM2COL = 1, DL_CONV_WINOGRAD = 2 };
+ * im2col, winograd or winograd2; auto when unset). DL_CONV_WINOGRAD runs every 3x3,
+ * stride-1, dilation-1, ungrouped convolution with padding <= 2 (forward, input
+ * and weight gradients) by Winograd's F(4x4, 3x3) (Lavin & Gray 2016) and all
+ * others by im2col; DL_CONV_WINOGRAD2 the same by F(2x2, 3x3); DL_CONV_AUTO takes
+ * F(4x4, 3x3) where that measured faster (at least 16 input and output channels
+ * and 32 4x4 output tiles) and F(2x2, 3x3) on smaller maps (at least 16 2x2
+ * tiles, 64 beyond 256 x 256 channel pairs, e.g. 512 channels on 8x8 maps at
+ * batch 4); docs/benchmarks.md gives the
+ * speed and the rounding error (about 1e-5 of the output scale for F(4x4, 3x3),
+ * 1e-6 for F(2x2, 3x3) and im2col). dl_conv2d_uses_winograd returns the tile
+ * size (4 or 2), 0 for im2col. Set it before building graphs, not while another
+ * thread runs one. */
+enum { DL_CONV_AUTO = 0, DL_CONV_IM2COL = 1, DL_CONV_WINOGRAD = 2, DL_CONV_WINOGRAD2 = 3 };
 void dl_conv2d_set_algo(int algo);
 int dl_conv2d_get_algo(void);
-/* "auto" / "im2col" / "winograd" -> DL_CONV_*, or -1. */
+/* "auto" / "im2col" / "winograd" / "winograd2" -> DL_CONV_*, or -1. */
 int dl_conv2d_algo_parse(const char *s);
 /* Tests only: tile blocks of about n floats (0: default); the portable transforms
  * instead of the AVX-512 ones (on = 1). */
 void dl_conv2d_set_winograd_block_floats(int64_t n);
 void dl_conv2d_winograd_force_generic(int on);
 
-/* 1 when dl_conv2d would run this convolution by Winograd under the current setting. */
+/* The output tile size (4: F(4x4, 3x3), 2: F(2x2, 3x3)) when dl_conv2d would run
+ * this convolution by Winograd under the current setting, 0 for im2col. */
 int dl_conv2d_uses_winograd(const dl_tensor *x, const dl_tensor *w, int stride, int padding, int dilation,
                             int groups);
 

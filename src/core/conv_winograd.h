@@ -6,17 +6,18 @@
 
 #include "core/internal.h"
 
-/* 1 when a convolution of this geometry runs through Winograd under the current
- * algorithm setting (auto: where it measured faster than im2col). */
+/* The output tile size m of F(m x m, 3x3) (4 or 2) a convolution of this
+ * geometry runs through under the current algorithm setting (auto: where it
+ * measured faster than im2col), or 0 for im2col. */
 int dl_wino_use(int N, int C, int H, int W, int Cout, int KH, int KW, int stride, int pad, int dil, int groups);
 
 /* y[N, Co, OH, OW] = conv2d(x [N, C, H, W], w [Co, C, 3, 3], padding pad) + bias. */
-void dl_wino_forward(dl_graph *g, const float *x, const float *w, const float *bias, int N, int C, int H, int W,
+void dl_wino_forward(dl_graph *g, int m, const float *x, const float *w, const float *bias, int N, int C, int H, int W,
                      int Co, int pad, float *y);
 
 /* gw += dL/dw and gx += dL/dx (either may be NULL) from dy [N, Co, OH, OW];
  * gx = dL/dx instead when gx_fresh (its old contents are not read). */
-void dl_wino_backward(dl_graph *g, const float *x, const float *w, const float *dy, int N, int C, int H, int W,
+void dl_wino_backward(dl_graph *g, int m, const float *x, const float *w, const float *dy, int N, int C, int H, int W,
                       int Co, int pad, float *gw, float *gx, int gx_fresh);
 
 #endif

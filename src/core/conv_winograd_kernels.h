@@ -153,3 +153,115 @@ WK_ATTR static void WK(wk_filter_grad_tile)(const float *du, int64_t us, float *
         for (int j = 0; j < 3; j++) WK_ST(dg + (k * 3 + j) * 16, o[j]);
     }
 }
+
+/* ---- F(2x2, 3x3) (Lavin & Gray 2016, section 4.1, points 0, 1, -1, infinity):
+ *   B^T = [1 0 -1 0;  0 1 1 0;  0 -1 1 0;  0 1 0 -1]
+ *   G   = [1 0 0;  1/2 1/2 1/2;  1/2 -1/2 1/2;  0 0 1]
+ *   A^T = [1 1 1 0;  0 1 -1 -1]
+ * 16 products per 2x2 output tile instead of 36 multiplies; the transforms hold
+ * only 1 and 1/2, so rounding errors grow far less than with F(4x4, 3x3). Used
+ * where the maps are small: it makes 4x the tiles of F(4x4, 3x3), so the 16 GEMMs
+ * have rows enough to pay for the transformed filters (16/9 of the weights). */
+
+#define WK2_BT4(d, s, o, os)                                                             \
+    do {                                                                                \
+        const wk_v16 d0 = (d)[0], d1 = (d)[(s)], d2 = (d)[2 * (s)], d3 = (d)[3 * (s)];  \
+        (o)[0] = d0 - d2;                                                               \
+        (o)[(os)] = d1 + d2;                                                            \
+        (o)[2 * (os)] = d2 - d1;                                                        \
+        (o)[3 * (os)] = d1 - d3;                                                        \
+    } while (0)
+
+#define WK2_AT2(m, s, o, os)                                                             \
+    do {                                                                                \
+        const wk_v16 m0 = (m)[0], m1 = (m)[(s)], m2 = (m)[2 * (s)], m3 = (m)[3 * (s)];  \
+        (o)[0] = m0 + m1 + m2;                                                          \
+        (o)[(os)] = m1 - m2 - m3;                                                       \
+    } while (0)
+
+#define WK2_A4(y, s, o, os)                                                              \
+    do {                                                                                \
+        const wk_v16 y0 = (y)[0], y1 = (y)[(s)];                                        \
+        (o)[0] = y0;                                                                    \
+        (o)[(os)] = y0 + y1;                                                            \
+        (o)[2 * (os)] = y0 - y1;                                                        \
+        (o)[3 * (os)] = -y1;                                                            \
+    } while (0)
+
+#define WK2_G4(g, s, o, os)                                                              \
+    do {                                                                                \
+        const wk_v16 g0 = (g)[0], g1 = (g)[(s)], g2 = (g)[2 * (s)];                     \
+        const wk_v16 p = (g0 + g2) * 0.5f, h = g1 * 0.5f;                               \
+        (o)[0] = g0;                                                                    \
+        (o)[(os)] = p + h;                                                              \
+        (o)[2 * (os)] = p - h;                                                          \
+        (o)[3 * (os)] = g2;                                                             \
+    } while (0)
+
+#define WK2_GT3(u, s, o, os)                                                             \
+    do {                                                                                \
+        const wk_v16 u0 = (u)[0], u1 = (u)[(s)], u2 = (u)[2 * (s)], u3 = (u)[3 * (s)];  \
+        const wk_v16 p = (u1 + u2) * 0.5f;                                              \
+        (o)[0] = u0 + p;                                                                \
+        (o)[(os)] = (u1 - u2) * 0.5f;                                                   \
+        (o)[2 * (os)] = p + u3;                                                         \
+    } while (0)
+
+/* The F(2x2, 3x3) counterparts of the five transforms above, same arguments
+ * (4x4 input tiles, 2x2 output tiles; y keeps the 4x4 layout y[(a 4 + b) 16 + lane]
+ * with a, b < 2, the other rows untouched). */
+WK_ATTR static void WK(wk2_input_tile)(const float *xp, int64_t row_stride, int cp, float *V, int64_t vs) {
+    for (int c0 = 0; c0 < cp; c0 += 16) {
+        wk_v16 d[16], t[16], o[4];
+        for (int k = 0; k < 4; k++)
+            for (int l = 0; l < 4; l++) WK_LD(d[k * 4 + l], xp + k * row_stride + (int64_t)l * cp + c0);
+        for (int l = 0; l < 4; l++) WK2_BT4(d + l, 4, t + l, 4);
+        for (int i = 0; i < 4; i++) {
+            WK2_BT4(t + i * 4, 1, o, 1);
+            for (int j = 0; j < 4; j++) WK_ST(V + (i * 4 + j) * vs + c0, o[j]);
+        }
+    }
+}
+
+WK_ATTR static void WK(wk2_output_tile)(const float *M, int64_t ms, int c0, float *y) {
+    wk_v16 m[16], t[8], o[2];
+    for (int x = 0; x < 16; x++) WK_LD(m[x], M + x * ms + c0);
+    for (int l = 0; l < 4; l++) WK2_AT2(m + l, 4, t + l, 4);
+    for (int a = 0; a < 2; a++) {
+        WK2_AT2(t + a * 4, 1, o, 1);
+        for (int b = 0; b < 2; b++) WK_ST(y + (a * 4 + b) * 16, o[b]);
+    }
+}
+
+WK_ATTR static void WK(wk2_grad_tile)(const float *dyp, int64_t row_stride, int cp, float *Z, int64_t zs) {
+    for (int c0 = 0; c0 < cp; c0 += 16) {
+        wk_v16 d[4], t[8], o[4];
+        for (int a = 0; a < 2; a++)
+            for (int b = 0; b < 2; b++) WK_LD(d[a * 2 + b], dyp + a * row_stride + (int64_t)b * cp + c0);
+        for (int b = 0; b < 2; b++) WK2_A4(d + b, 2, t + b, 2); /* t[i][b] */
+        for (int i = 0; i < 4; i++) {
+            WK2_A4(t + i * 2, 1, o, 1);
+            for (int j = 0; j < 4; j++) WK_ST(Z + (i * 4 + j) * zs + c0, o[j]);
+        }
+    }
+}
+
+WK_ATTR static void WK(wk2_filter_tile)(const float *g, int64_t gs, int rot, float *U, int64_t us) {
+    wk_v16 gv[9], t[12], o[4];
+    for (int k = 0; k < 9; k++) WK_LD(gv[k], g + (rot ? 8 - k : k) * gs);
+    for (int l = 0; l < 3; l++) WK2_G4(gv + l, 3, t + l, 3); /* t[i][l] = G g */
+    for (int i = 0; i < 4; i++) {
+        WK2_G4(t + i * 3, 1, o, 1);
+        for (int j = 0; j < 4; j++) WK_ST(U + (i * 4 + j) * us, o[j]);
+    }
+}
+
+WK_ATTR static void WK(wk2_filter_grad_tile)(const float *du, int64_t us, float *dg) {
+    wk_v16 u[16], t[12], o[3];
+    for (int x = 0; x < 16; x++) WK_LD(u[x], du + x * us);
+    for (int l = 0; l < 4; l++) WK2_GT3(u + l, 4, t + l, 4); /* t[k][l] = G^T u, k < 3 */
+    for (int k = 0; k < 3; k++) {
+        WK2_GT3(t + k * 4, 1, o, 1);
+        for (int j = 0; j < 3; j++) WK_ST(dg + (k * 3 + j) * 16, o[j]);
+    }
+}

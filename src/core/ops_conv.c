@@ -246,7 +246,7 @@ static void conv_bwd(dl_graph *g, const dl_rec *r) {
     int fresh = 0;
     if (x->requires_grad) gx = dl_grad_out(g, x, &fresh);
     if (r->arg.i[4]) { /* recorded as Winograd by the forward; it writes every pixel of a fresh dX */
-        if (gw || gx) dl_wino_backward(g, x->data, w->data, dy, G.N, G.C, G.H, G.W, G.Cout, G.p, gw, gx, fresh);
+        if (gw || gx) dl_wino_backward(g, r->arg.i[4], x->data, w->data, dy, G.N, G.C, G.H, G.W, G.Cout, G.p, gw, gx, fresh);
         return;
     }
     if (gx && fresh) memset(gx, 0, (size_t)x->size * sizeof(float));
@@ -329,7 +329,7 @@ dl_tensor *dl_conv2d(dl_graph *g, dl_tensor *x, dl_tensor *w, dl_tensor *bias, i
     dl_tensor *out = dl_tensor_new(g, 4, shape);
     const int wino = dl_wino_use(G.N, G.C, G.H, G.W, G.Cout, G.KH, G.KW, stride, padding, dilation, groups);
     if (wino) {
-        dl_wino_forward(g, x->data, w->data, bias ? bias->data : NULL, G.N, G.C, G.H, G.W, G.Cout, padding,
+        dl_wino_forward(g, wino, x->data, w->data, bias ? bias->data : NULL, G.N, G.C, G.H, G.W, G.Cout, padding,
                         out->data);
         goto record;
     }

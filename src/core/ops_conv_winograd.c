@@ -1,6 +1,9 @@
 /* 3x3 stride-1 convolution by Winograd's minimal filtering F(4x4, 3x3) (Lavin &
  * Gray 2016, "Fast Algorithms for Convolutional Neural Networks", section 4):
  * each 4x4 output tile of each channel pair costs 36 multiplies instead of 144.
+ * The same code runs F(2x2, 3x3) (m = 2 below: 4x4 input tiles, 16 products per
+ * 2x2 output tile instead of 36) for small maps, where F(4x4, 3x3) makes too few
+ * tiles; the formulas below then read 16 for 36 and m for 4.
  *
  * Forward, for tiles t (image n, tile row ty, tile column tx) of the output:
  *   V[xi][t][c]   = (B^T d_{t,c} B)[xi]          input transform, d = 6x6 patch
@@ -23,8 +26,9 @@
  * GEMMs over xi, and each GEMM is deterministic: the same bits for any thread count.
  *
  * Accuracy: the F(4x4, 3x3) transforms multiply rounding errors by up to ~10x
- * against the direct sum (the matrices hold 8 and 1/24); docs/benchmarks.md
- * gives the measured error against float64 PyTorch. */
+ * against the direct sum (the matrices hold 8 and 1/24); F(2x2, 3x3) (entries
+ * 1 and 1/2) stays at im2col's error; docs/benchmarks.md gives the measured
+ * error against float64 PyTorch. */
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +110,7 @@ int dl_conv2d_algo_parse(const char *s) {
     if (!strcmp(s, "auto")) return DL_CONV_AUTO;
     if (!strcmp(s, "im2col")) return DL_CONV_IM2COL;
     if (!strcmp(s, "winograd")) return DL_CONV_WINOGRAD;
+    if (!strcmp(s, "winograd2")) return DL_CONV_WINOGRAD2;
     return -1;
 }
 
@@ -115,7 +120,7 @@ int dl_conv2d_get_algo(void) {
     if (conv_algo < 0) {
         const char *e = getenv("DYNLAB_CONV_ALGO");
         const int a = e && *e ? dl_conv2d_algo_parse(e) : DL_CONV_AUTO;
-        if (a < 0) dl_fatal("DYNLAB_CONV_ALGO='%s': expected auto, im2col or winograd", e);
+        if (a < 0) dl_fatal("DYNLAB_CONV_ALGO='%s': expected auto, im2col, winograd or winograd2", e);
         conv_algo = a;
     }
     return conv_algo;
@@ -138,9 +143,17 @@ static int use_avx512(void) {
 #endif
 }
 
+/* auto's smallest F(2x2, 3x3) tile counts, from a sweep of batch 1-8, 32-512
+ * channels, 4x4-14x14 maps (docs/benchmarks.md): 16 tiles, but 64 where the
+ * transformed filters (16 C Cout floats) outgrow the caches (more than 256 x 256
+ * channel pairs: 512 channels measured 0.5-0.85x of im2col with 16-32 tiles). */
+#define WINO2_MIN_TILES 16
+#define WINO2_MIN_TILES_BIG 64
+
 /* ---- geometry ------------------------------------------------------------ */
 typedef struct wplan {
     int N, C, H, W, Co, pad; /* the convolution run: x [N, C, H, W] -> [N, Co, OH, OW] */
+    int m, a, nx;            /* output tile m x m (4 or 2), input tile a x a (a = m + 2), nx = a^2 products */
     int OH, OW, th, tw, Hp, Wp, Cp, Cop;
     int64_t T, TB; /* tiles in all, tiles per block */
 } wplan;
@@ -152,16 +165,17 @@ static size_t fl16(int64_t n) { return (size_t)((n + 15) / 16 * 16); } /* 64-byt
  * sets (a multiple of 4 KB would put them all in one). */
 static int64_t xi_stride(int64_t tb, int cp) { return tb * cp / 1024 * 1024 + 1024 + 16; }
 
-static void plan(wplan *P, int N, int C, int H, int W, int Co, int pad) {
+static void plan(wplan *P, int m, int N, int C, int H, int W, int Co, int pad) {
     P->N = N, P->C = C, P->H = H, P->W = W, P->Co = Co, P->pad = pad;
+    P->m = m, P->a = m + 2, P->nx = (m + 2) * (m + 2);
     P->OH = H + 2 * pad - 2, P->OW = W + 2 * pad - 2;
-    P->th = (P->OH + 3) / 4, P->tw = (P->OW + 3) / 4;
-    P->Hp = 4 * P->th + 2, P->Wp = 4 * P->tw + 2;
+    P->th = (P->OH + m - 1) / m, P->tw = (P->OW + m - 1) / m;
+    P->Hp = m * P->th + 2, P->Wp = m * P->tw + 2;
     P->Cp = up16(C), P->Cop = up16(Co);
     P->T = (int64_t)N * P->th * P->tw;
-    /* V and M of a block take 36 TB (Cp + Cop) floats; about 1 MB, but at least 64
+    /* V and M of a block take nx TB (Cp + Cop) floats; about 1 MB, but at least 64
      * tiles so the GEMMs keep enough rows per packed filter matrix. */
-    const int64_t per = 36 * (int64_t)(P->Cp + P->Cop);
+    const int64_t per = P->nx * (int64_t)(P->Cp + P->Cop);
     int64_t tb = block_floats_override ? block_floats_override / per : (1 << 18) / per;
     if (!block_floats_override && tb < 64) tb = 64;
     /* whole rows of tiles per block (each row's band is built once) */
@@ -176,11 +190,18 @@ int dl_wino_use(int N, int C, int H, int W, int Cout, int KH, int KW, int stride
     if (H + 2 * pad < 3 || W + 2 * pad < 3) return 0;
     const int a = dl_conv2d_get_algo();
     if (a == DL_CONV_IM2COL) return 0;
-    if (a == DL_CONV_WINOGRAD) return 1;
+    if (a == DL_CONV_WINOGRAD) return 4;
+    if (a == DL_CONV_WINOGRAD2) return 2;
     /* auto: the GEMMs need a few channels on both sides to beat im2col (one input
-     * channel gives K = 1), and enough tiles to pay for the filter transform. */
+     * channel gives K = 1), and enough tiles to pay for the filter transform:
+     * F(4x4, 3x3) from 32 tiles, F(2x2, 3x3) (4x the tiles, 16/36 of the
+     * transformed filters) below that, where it measured faster than im2col
+     * (docs/benchmarks.md). */
+    if (C < 16 || Cout < 16) return 0;
     const int64_t tiles = (int64_t)N * ((H + 2 * pad - 2 + 3) / 4) * ((W + 2 * pad - 2 + 3) / 4);
-    return C >= 16 && Cout >= 16 && tiles >= 32;
+    if (tiles >= 32) return 4;
+    const int64_t tiles2 = (int64_t)N * ((H + 2 * pad - 2 + 1) / 2) * ((W + 2 * pad - 2 + 1) / 2);
+    return tiles2 >= ((int64_t)C * Cout > 256 * 256 ? WINO2_MIN_TILES_BIG : WINO2_MIN_TILES) ? 2 : 0;
 }
 
 /* dst[r drow + w Cp + c] = src[c cs + r W + w] for c < C, w < W, r < nrows;
@@ -225,76 +246,75 @@ static void band_rows(const float *x, int n, int C, int H, int W, int r0, int nr
                  band + lo * drow + (int64_t)off * Cp);
 }
 
-/* The 6-row band of tile row ty of image n. When the band holds tile row ty - 1
- * of the same image (rolled), its last two rows are the new first two: they move
- * up and only four rows are converted (a third of the transposes saved). */
-static void band_next(const float *x, int n, int C, int H, int W, int ty, int Wp, int Cp, int off, float *band,
-                      int rolled) {
+/* The (m + 2)-row band of tile row ty of image n (m: output tile size). When the
+ * band holds tile row ty - 1 of the same image (rolled), its last two rows are the
+ * new first two: they move up and only m rows are converted. */
+static void band_next(const float *x, int m, int n, int C, int H, int W, int ty, int Wp, int Cp, int off,
+                      float *band, int rolled) {
     const int64_t drow = (int64_t)Wp * Cp;
     if (rolled && ty > 0) {
-        memmove(band, band + 4 * drow, (size_t)(2 * drow) * sizeof(float));
-        band_rows(x, n, C, H, W, 4 * ty + 2, 4, Wp, Cp, off, band + 2 * drow);
+        memmove(band, band + m * drow, (size_t)(2 * drow) * sizeof(float));
+        band_rows(x, n, C, H, W, m * ty + 2, m, Wp, Cp, off, band + 2 * drow);
     } else {
-        band_rows(x, n, C, H, W, 4 * ty, 6, Wp, Cp, off, band);
+        band_rows(x, n, C, H, W, m * ty, m + 2, Wp, Cp, off, band);
     }
 }
 
-static void input_tile(const float *src, int64_t row_stride, int cp, float *V, int64_t vs) {
+/* The transforms of F(m x m, 3x3), m = 4 or 2, AVX-512 or portable. */
 #if HAVE_WK512
-    if (use_avx512()) {
-        wk_input_tile_avx512(src, row_stride, cp, V, vs);
-        return;
-    }
+#define WK_CALL(m, name, ...)                                                                                  \
+    (use_avx512() ? ((m) == 4 ? wk_##name##_avx512(__VA_ARGS__) : wk2_##name##_avx512(__VA_ARGS__))             \
+                  : ((m) == 4 ? wk_##name##_generic(__VA_ARGS__) : wk2_##name##_generic(__VA_ARGS__)))
+#else
+#define WK_CALL(m, name, ...) ((m) == 4 ? wk_##name##_generic(__VA_ARGS__) : wk2_##name##_generic(__VA_ARGS__))
 #endif
-    wk_input_tile_generic(src, row_stride, cp, V, vs);
+
+static void input_tile(int m, const float *src, int64_t row_stride, int cp, float *V, int64_t vs) {
+    WK_CALL(m, input_tile, src, row_stride, cp, V, vs);
 }
 
-static void output_tile(const float *M, int64_t ms, int c0, float *y) {
-#if HAVE_WK512
-    if (use_avx512()) {
-        wk_output_tile_avx512(M, ms, c0, y);
-        return;
-    }
-#endif
-    wk_output_tile_generic(M, ms, c0, y);
+static void output_tile(int m, const float *M, int64_t ms, int c0, float *y) { WK_CALL(m, output_tile, M, ms, c0, y); }
+
+static void filter_tile(int m, const float *g, int64_t gs, int rot, float *U, int64_t us) {
+    WK_CALL(m, filter_tile, g, gs, rot, U, us);
 }
 
-static void filter_tile(const float *g, int64_t gs, int rot, float *U, int64_t us) {
-#if HAVE_WK512
-    if (use_avx512()) {
-        wk_filter_tile_avx512(g, gs, rot, U, us);
-        return;
-    }
-#endif
-    wk_filter_tile_generic(g, gs, rot, U, us);
+/* Input channels per transposed chunk of the forward filter transform: the
+ * chunk [9 nc][Cop] stays in L2 (about 128 KB). */
+static int fwd_chunk(int Cop) {
+    const int nc = 32768 / (9 * Cop);
+    return nc < 1 ? 1 : nc;
 }
 
-/* Forward filters: U[xi][c][co] (row stride Cop) from w [Co][C][3][3], through
- * wT[c 9 + k][co] (scratch of C 9 Cop floats) so each transform reads 16 filters
- * as contiguous vectors. */
-static void filter_transform_fwd(const float *w, int Co, int C, int Cop, float *wT, float *U) {
-    const int K9 = C * 9, nchunk = (K9 + 63) / 64;
-#pragma omp parallel for schedule(static) if ((int64_t)K9 * Cop > DL_PAR_MIN)
-    for (int q = 0; q < nchunk; q++) {
-        const int k0 = q * 64, nk = K9 - k0 < 64 ? K9 - k0 : 64;
-        to_lanes(w + k0, K9, Co, nk, 1, 0, Cop, wT + (int64_t)k0 * Cop);
-    }
+/* Forward filters: U[xi][c][co] (row stride Cop) from w [Co][C][3][3], via
+ * [9 nc][Cop] transposes of nc input channels at a time (tmp: 9 nc Cop floats per
+ * thread) so each transform reads 16 filters as contiguous vectors. (A whole
+ * transposed copy of w first was a 2 x |w| memory pass more: about 1.5 ms on
+ * 512-channel layers.) */
+static void filter_transform_fwd(int m, const float *w, int Co, int C, int Cop, float *tmp, float *U) {
+    const int nc = fwd_chunk(Cop), nchunk = (C + nc - 1) / nc;
 #pragma omp parallel for schedule(static) if ((int64_t)C * Cop * 36 > DL_PAR_MIN)
-    for (int c = 0; c < C; c++)
-        for (int l0 = 0; l0 < Cop; l0 += 16)
-            filter_tile(wT + (int64_t)c * 9 * Cop + l0, Cop, 0, U + (int64_t)c * Cop + l0, xi_stride(C, Cop));
+    for (int q = 0; q < nchunk; q++) {
+        const int c0 = q * nc, n = C - c0 < nc ? C - c0 : nc;
+        float *t = tmp + (int64_t)omp_get_thread_num() * fl16(9 * (int64_t)nc * Cop);
+        to_lanes(w + (int64_t)c0 * 9, (int64_t)C * 9, Co, 9 * n, 1, 0, Cop, t);
+        for (int c = 0; c < n; c++)
+            for (int l0 = 0; l0 < Cop; l0 += 16)
+                filter_tile(m, t + (int64_t)c * 9 * Cop + l0, Cop, 0, U + (int64_t)(c0 + c) * Cop + l0,
+                            xi_stride(C, Cop));
+    }
 }
 
 /* Input-gradient filters: U[xi][co][c] (row stride Cp) from w [Co][C][3][3]
  * rotated by 180 degrees, via one [9][Cp] transpose per output channel (tmp:
  * 9 Cp floats per thread). */
-static void filter_transform_bwd(const float *w, int Co, int C, int Cp, float *tmp, float *U) {
+static void filter_transform_bwd(int m, const float *w, int Co, int C, int Cp, float *tmp, float *U) {
 #pragma omp parallel for schedule(static) if ((int64_t)Co * Cp * 36 > DL_PAR_MIN)
     for (int co = 0; co < Co; co++) {
         float *t = tmp + (int64_t)omp_get_thread_num() * 9 * Cp;
         to_lanes(w + (int64_t)co * C * 9, 9, C, 9, 1, 0, Cp, t);
         for (int l0 = 0; l0 < Cp; l0 += 16)
-            filter_tile(t + l0, Cp, 1, U + (int64_t)co * Cp + l0, xi_stride(Co, Cp));
+            filter_tile(m, t + l0, Cp, 1, U + (int64_t)co * Cp + l0, xi_stride(Co, Cp));
     }
 }
 
@@ -303,8 +323,9 @@ static void filter_transform_bwd(const float *w, int Co, int C, int Cp, float *t
 static void wino_conv(const wplan *P, const float *x, const float *U, const float *bias, float *out, int accumulate,
                       float *scr) {
     const int64_t vs = xi_stride(P->TB, P->Cp), ms = xi_stride(P->TB, P->Cop), per = (int64_t)P->th * P->tw;
-    const int64_t bandf = fl16(6 * (int64_t)P->Wp * P->Cp);
-    float *V = scr, *M = V + 36 * vs, *bands = M + 36 * ms;
+    const int64_t bandf = fl16(P->a * (int64_t)P->Wp * P->Cp);
+    const int m = P->m;
+    float *V = scr, *M = V + P->nx * vs, *bands = M + P->nx * ms;
     const int64_t rows = (int64_t)P->N * P->th, rpb = P->TB / P->tw; /* tile rows: all, per block */
     for (int64_t r0 = 0; r0 < rows; r0 += rpb) {
         const int nr = (int)(rows - r0 < rpb ? rows - r0 : rpb), nb = nr * P->tw;
@@ -316,29 +337,30 @@ static void wino_conv(const wplan *P, const float *x, const float *U, const floa
 #pragma omp for schedule(static)
             for (int k = 0; k < nr; k++) {
                 const int n = (int)((r0 + k) / P->th), ty = (int)((r0 + k) % P->th);
-                band_next(x, n, P->C, P->H, P->W, ty, P->Wp, P->Cp, P->pad, band, prev == r0 + k - 1);
+                band_next(x, m, n, P->C, P->H, P->W, ty, P->Wp, P->Cp, P->pad, band, prev == r0 + k - 1);
                 prev = r0 + k;
                 for (int tx = 0; tx < P->tw; tx++)
-                    input_tile(band + (int64_t)4 * tx * P->Cp, (int64_t)P->Wp * P->Cp, P->Cp,
+                    input_tile(m, band + (int64_t)m * tx * P->Cp, (int64_t)P->Wp * P->Cp, P->Cp,
                                V + (int64_t)(k * P->tw + tx) * P->Cp, vs);
             }
         }
 #pragma omp parallel for schedule(static) if ((int64_t)nb * P->Cp * P->Cop * 36 > DL_PAR_MIN)
-        for (int xi = 0; xi < 36; xi++)
+        for (int xi = 0; xi < P->nx; xi++)
             dl_sgemm(0, 0, nb, P->Co, P->C, 1.0f, V + xi * vs, P->Cp, U + xi * xi_stride(P->C, P->Cop), P->Cop, 0.0f,
                      M + xi * ms, P->Cop);
 #pragma omp parallel for schedule(static) if ((int64_t)nb * 36 * P->Cop > DL_PAR_MIN)
         for (int i = 0; i < nb; i++) {
             const int64_t t = t0 + i;
             const int n = (int)(t / per), ty = (int)(t % per / P->tw), tx = (int)(t % P->tw);
-            const int ra = P->OH - 4 * ty < 4 ? P->OH - 4 * ty : 4, rb = P->OW - 4 * tx < 4 ? P->OW - 4 * tx : 4;
+            const int ra = P->OH - m * ty < m ? P->OH - m * ty : m, rb = P->OW - m * tx < m ? P->OW - m * tx : m;
             float y[16 * 16] __attribute__((aligned(64)));
+            if (m != 4) memset(y, 0, sizeof y); /* F(2x2): rows the transform leaves, transposed but not stored */
             for (int c0 = 0; c0 < P->Co; c0 += 16) {
-                output_tile(M + (int64_t)i * P->Cop, ms, c0, y);
+                output_tile(m, M + (int64_t)i * P->Cop, ms, c0, y);
                 const int lanes = P->Co - c0 < 16 ? P->Co - c0 : 16;
 #if HAVE_WK512
                 if (use_avx512()) {
-                    store_tile_avx512(y, out + (((int64_t)n * P->Co + c0) * P->OH + 4 * ty) * P->OW + 4 * tx,
+                    store_tile_avx512(y, out + (((int64_t)n * P->Co + c0) * P->OH + m * ty) * P->OW + m * tx,
                                       (int64_t)P->OH * P->OW, P->OW, lanes, ra, rb, bias ? bias + c0 : NULL,
                                       accumulate);
                     continue;
@@ -347,7 +369,7 @@ static void wino_conv(const wplan *P, const float *x, const float *U, const floa
                 for (int l = 0; l < lanes; l++) {
                     const int co = c0 + l;
                     const float bv = bias ? bias[co] : 0.0f;
-                    float *dst = out + (((int64_t)n * P->Co + co) * P->OH + 4 * ty) * P->OW + 4 * tx;
+                    float *dst = out + (((int64_t)n * P->Co + co) * P->OH + m * ty) * P->OW + m * tx;
                     for (int a = 0; a < ra; a++)
                         for (int b = 0; b < rb; b++) {
                             const float v = y[(a * 4 + b) * 16 + l];
@@ -363,22 +385,23 @@ static void wino_conv(const wplan *P, const float *x, const float *U, const floa
 }
 
 static size_t conv_scratch_floats(const wplan *P) {
-    return 36 * (size_t)(xi_stride(P->TB, P->Cp) + xi_stride(P->TB, P->Cop)) +
-           (size_t)omp_get_max_threads() * fl16(6 * (int64_t)P->Wp * P->Cp);
+    return P->nx * (size_t)(xi_stride(P->TB, P->Cp) + xi_stride(P->TB, P->Cop)) +
+           (size_t)omp_get_max_threads() * fl16(P->a * (int64_t)P->Wp * P->Cp);
 }
 
-void dl_wino_forward(dl_graph *g, const float *x, const float *w, const float *bias, int N, int C, int H, int W,
+void dl_wino_forward(dl_graph *g, int m, const float *x, const float *w, const float *bias, int N, int C, int H, int W,
                      int Co, int pad, float *y) {
     wplan P;
-    plan(&P, N, C, H, W, Co, pad);
-    const size_t uf = 36 * (size_t)xi_stride(C, P.Cop), cf = conv_scratch_floats(&P), tf = fl16(9 * (int64_t)C * P.Cop);
+    plan(&P, m, N, C, H, W, Co, pad);
+    const size_t uf = P.nx * (size_t)xi_stride(C, P.Cop), cf = conv_scratch_floats(&P);
+    const size_t tf = (size_t)omp_get_max_threads() * fl16(9 * (int64_t)fwd_chunk(P.Cop) * P.Cop);
     float *U = dl_graph_scratch(g, (uf + (cf > tf ? cf : tf)) * sizeof(float));
-    filter_transform_fwd(w, Co, C, P.Cop, U + uf, U); /* the transpose's space is reused by wino_conv */
+    filter_transform_fwd(m, w, Co, C, P.Cop, U + uf, U); /* the transpose's space is reused by wino_conv */
     wino_conv(&P, x, U, bias, y, 0, U + uf);
 }
 
-/* dw[co][c] += G^T dU[.][c][co] G, dU [36][C][Cop]. */
-static void filter_grad(const float *dU, int C, int Co, int Cop, float *gw) {
+/* dw[co][c] += G^T dU[.][c][co] G, dU [nx][C][Cop]. */
+static void filter_grad(int m, const float *dU, int C, int Co, int Cop, float *gw) {
 #pragma omp parallel for schedule(static) if ((int64_t)C * Cop * 36 > DL_PAR_MIN)
     for (int c = 0; c < C; c++) {
         float dg[9 * 16] __attribute__((aligned(64)));
@@ -386,10 +409,12 @@ static void filter_grad(const float *dU, int C, int Co, int Cop, float *gw) {
             const float *src = dU + (int64_t)c * Cop + c0;
 #if HAVE_WK512
             if (use_avx512())
-                wk_filter_grad_tile_avx512(src, xi_stride(C, Cop), dg);
+                m == 4 ? wk_filter_grad_tile_avx512(src, xi_stride(C, Cop), dg)
+                       : wk2_filter_grad_tile_avx512(src, xi_stride(C, Cop), dg);
             else
 #endif
-                wk_filter_grad_tile_generic(src, xi_stride(C, Cop), dg);
+                m == 4 ? wk_filter_grad_tile_generic(src, xi_stride(C, Cop), dg)
+                       : wk2_filter_grad_tile_generic(src, xi_stride(C, Cop), dg);
             const int lanes = Co - c0 < 16 ? Co - c0 : 16;
             for (int l = 0; l < lanes; l++) {
                 float *d = gw + ((int64_t)(c0 + l) * C + c) * 9;
@@ -399,17 +424,17 @@ static void filter_grad(const float *dU, int C, int Co, int Cop, float *gw) {
     }
 }
 
-void dl_wino_backward(dl_graph *g, const float *x, const float *w, const float *dy, int N, int C, int H, int W,
+void dl_wino_backward(dl_graph *g, int m, const float *x, const float *w, const float *dy, int N, int C, int H, int W,
                       int Co, int pad, float *gw, float *gx, int gx_fresh) {
     if (gw) {
         /* Tiles of the forward convolution: V from x, Z from dY (bands of 6 rows of x
          * and 4 rows of dY, zero-padded to 4 tw columns, per row of tiles). */
         wplan P;
-        plan(&P, N, C, H, W, Co, pad);
-        const int OH = P.OH, OW = P.OW, Dw = 4 * P.tw;
+        plan(&P, m, N, C, H, W, Co, pad);
+        const int OH = P.OH, OW = P.OW, Dw = m * P.tw;
         const int64_t vs = xi_stride(P.TB, P.Cp), zs = xi_stride(P.TB, P.Cop);
-        const int64_t bandf = fl16(6 * (int64_t)P.Wp * P.Cp) + fl16(4 * (int64_t)Dw * P.Cop);
-        const size_t vf = 36 * (size_t)vs, zf = 36 * (size_t)zs, duf = 36 * (size_t)xi_stride(C, P.Cop);
+        const int64_t bandf = fl16(P.a * (int64_t)P.Wp * P.Cp) + fl16(m * (int64_t)Dw * P.Cop);
+        const size_t vf = P.nx * (size_t)vs, zf = P.nx * (size_t)zs, duf = P.nx * (size_t)xi_stride(C, P.Cop);
         float *V = dl_graph_scratch(g, (vf + zf + duf + (size_t)omp_get_max_threads() * bandf) * sizeof(float));
         float *Z = V + vf, *dU = Z + zf, *bands = dU + duf;
         const int64_t rows = (int64_t)N * P.th, rpb = P.TB / P.tw;
@@ -417,42 +442,37 @@ void dl_wino_backward(dl_graph *g, const float *x, const float *w, const float *
             const int nr = (int)(rows - r0 < rpb ? rows - r0 : rpb), nb = nr * P.tw;
 #pragma omp parallel if ((int64_t)nb * 36 * (P.Cp + P.Cop) > DL_PAR_MIN)
             {
-            float *xb = bands + omp_get_thread_num() * bandf, *db = xb + fl16(6 * (int64_t)P.Wp * P.Cp);
+            float *xb = bands + omp_get_thread_num() * bandf, *db = xb + fl16(P.a * (int64_t)P.Wp * P.Cp);
             int64_t prev = -1;
 #pragma omp for schedule(static)
             for (int k = 0; k < nr; k++) {
                 const int n = (int)((r0 + k) / P.th), ty = (int)((r0 + k) % P.th);
-                band_next(x, n, C, H, W, ty, P.Wp, P.Cp, pad, xb, prev == r0 + k - 1);
+                band_next(x, m, n, C, H, W, ty, P.Wp, P.Cp, pad, xb, prev == r0 + k - 1);
                 prev = r0 + k;
-                band_rows(dy, n, Co, OH, OW, 4 * ty, 4, Dw, P.Cop, 0, db);
+                band_rows(dy, n, Co, OH, OW, m * ty, m, Dw, P.Cop, 0, db);
                 for (int tx = 0; tx < P.tw; tx++) {
                     const int64_t i = (int64_t)k * P.tw + tx;
-                    input_tile(xb + (int64_t)4 * tx * P.Cp, (int64_t)P.Wp * P.Cp, P.Cp, V + i * P.Cp, vs);
-#if HAVE_WK512
-                    if (use_avx512())
-                        wk_grad_tile_avx512(db + (int64_t)4 * tx * P.Cop, (int64_t)Dw * P.Cop, P.Cop, Z + i * P.Cop, zs);
-                    else
-#endif
-                        wk_grad_tile_generic(db + (int64_t)4 * tx * P.Cop, (int64_t)Dw * P.Cop, P.Cop, Z + i * P.Cop, zs);
+                    input_tile(m, xb + (int64_t)m * tx * P.Cp, (int64_t)P.Wp * P.Cp, P.Cp, V + i * P.Cp, vs);
+                    WK_CALL(m, grad_tile, db + (int64_t)m * tx * P.Cop, (int64_t)Dw * P.Cop, P.Cop, Z + i * P.Cop, zs);
                 }
             }
             }
             /* dU[xi] (+)= V[xi]^T Z[xi]: blocks in order, so the sum order is fixed */
 #pragma omp parallel for schedule(static) if ((int64_t)nb * P.Cp * P.Cop * 36 > DL_PAR_MIN)
-            for (int xi = 0; xi < 36; xi++)
+            for (int xi = 0; xi < P.nx; xi++)
                 dl_sgemm(1, 0, C, Co, nb, 1.0f, V + xi * vs, P.Cp, Z + xi * zs, P.Cop, r0 ? 1.0f : 0.0f,
                          dU + xi * xi_stride(C, P.Cop), P.Cop);
         }
-        filter_grad(dU, C, Co, P.Cop, gw);
+        filter_grad(m, dU, C, Co, P.Cop, gw);
     }
     if (gx) {
         /* dX = conv(dY, w rotated 180 degrees with in/out channels swapped, padding 2 - pad) */
         wplan Q;
-        plan(&Q, N, Co, H + 2 * pad - 2, W + 2 * pad - 2, C, 2 - pad);
-        const size_t uf = 36 * (size_t)xi_stride(Co, Q.Cop), cf = conv_scratch_floats(&Q);
+        plan(&Q, m, N, Co, H + 2 * pad - 2, W + 2 * pad - 2, C, 2 - pad);
+        const size_t uf = Q.nx * (size_t)xi_stride(Co, Q.Cop), cf = conv_scratch_floats(&Q);
         const size_t tf = (size_t)omp_get_max_threads() * fl16(9 * (int64_t)Q.Cop);
         float *U = dl_graph_scratch(g, (uf + (cf > tf ? cf : tf)) * sizeof(float));
-        filter_transform_bwd(w, Co, C, Q.Cop, U + uf, U);
+        filter_transform_bwd(m, w, Co, C, Q.Cop, U + uf, U);
         wino_conv(&Q, dy, U, NULL, gx, !gx_fresh, U + uf);
     }
 }
