@@ -14,7 +14,7 @@ err="$("$D" bench --replicas 3 --workload resnet-det 2>&1 >/dev/null)"; rc=$?
     || fail "--replicas 3 on resnet-det must exit 2 naming the batch (rc=$rc: $err)"
 "$D" bench --help | grep -q "resnet-det" || fail "--help lists resnet-det"
 err="$("$D" bench --conv-algo fft 2>&1 >/dev/null)"; rc=$?
-[ $rc = 2 ] && printf '%s' "$err" | grep -q "auto, im2col or winograd" \
+[ $rc = 2 ] && printf '%s' "$err" | grep -q "auto, im2col, winograd or winograd2" \
     || fail "--conv-algo fft must exit 2 naming the choices (rc=$rc: $err)"
 err="$(DYNLAB_CONV_ALGO=fft "$D" bench --workload cnn-fmnist 2>&1 >/dev/null)"; rc=$?
 [ $rc = 2 ] && printf '%s' "$err" | grep -q "DYNLAB_CONV_ALGO" \

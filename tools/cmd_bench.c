@@ -51,8 +51,9 @@ static void bench_usage(FILE *f)
             "  --conv          instead: conv2d forward+backward on resnet-det's shapes against\n"
             "                  the measured fp32 peak\n"
             "  --conv-algo A   convolution algorithm: auto (default; DYNLAB_CONV_ALGO when\n"
-            "                  set), im2col, or winograd (F(4x4,3x3) for every 3x3 stride-1\n"
-            "                  convolution); GFLOP/s stay direct-convolution FLOPs / time\n"
+            "                  set), im2col, winograd (F(4x4,3x3) for every 3x3 stride-1\n"
+            "                  convolution) or winograd2 (F(2x2,3x3)); GFLOP/s stay\n"
+            "                  direct-convolution FLOPs / time\n"
             "  --json          one JSON object per line\n"
             "  --seed S        model and token seed (default 1)\n"
             "\n"
@@ -132,7 +133,7 @@ int dl_cmd_bench(int argc, char **argv)
         } else if ((v = dl_cli_opt(argc, argv, &i, "--conv-algo"))) {
             const int a = dl_conv2d_algo_parse(v);
             if (a < 0) {
-                fprintf(stderr, "dynlab bench: --conv-algo expects auto, im2col or winograd, got '%s'\n", v);
+                fprintf(stderr, "dynlab bench: --conv-algo expects auto, im2col, winograd or winograd2, got '%s'\n", v);
                 return DL_EXIT_USAGE;
             }
             dl_conv2d_set_algo(a);
@@ -158,7 +159,7 @@ int dl_cmd_bench(int argc, char **argv)
         }
     const char *env_algo = getenv("DYNLAB_CONV_ALGO");
     if (env_algo && *env_algo && dl_conv2d_algo_parse(env_algo) < 0) {
-        fprintf(stderr, "dynlab bench: DYNLAB_CONV_ALGO='%s': expected auto, im2col or winograd\n", env_algo);
+        fprintf(stderr, "dynlab bench: DYNLAB_CONV_ALGO='%s': expected auto, im2col, winograd or winograd2\n", env_algo);
         return DL_EXIT_USAGE;
     }
     dl_set_threads(threads);

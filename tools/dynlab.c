@@ -57,7 +57,7 @@ int main(int argc, char **argv) {
      * usage error before any command starts, not a failure in the middle of a run. */
     const char *algo = getenv("DYNLAB_CONV_ALGO");
     if (algo && *algo && dl_conv2d_algo_parse(algo) < 0) {
-        fprintf(stderr, "dynlab: DYNLAB_CONV_ALGO='%s': expected auto, im2col or winograd\n", algo);
+        fprintf(stderr, "dynlab: DYNLAB_CONV_ALGO='%s': expected auto, im2col, winograd or winograd2\n", algo);
         return DL_EXIT_USAGE;
     }
     if (!strcmp(cmd, "list")) return dl_cmd_list(argc - 1, argv + 1);
