@@ -133,6 +133,9 @@ static void test_corrupt_headers(void **st) {
         {"[1,2,3]", 0, "not a JSON object"},
         {"{\"a\":", 0, "not a JSON object"},
         {"{\"__metadata__\":{\"k\":3}}", 0, "not a string"},
+        /* a second __metadata__ (here a key with an embedded NUL, found by the fuzzer) */
+        {"{\"__metadata__\":{\"k\":\"v\"},\"__metadata__\\u0000x\":{\"k\":3}}", 0, "duplicate __metadata__"},
+        {"{\"__metadata__\":{\"k\":\"v\"},\"__metadata__\":{\"j\":\"w\"}}", 0, "duplicate __metadata__"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         size_t hl = strlen(cases[i].json);

@@ -388,6 +388,10 @@ static int parse_header(dl_st_file *f, const char *path, const char *json, size_
                 snprintf(msg, sizeof msg, "__metadata__ is not an object");
                 goto fail;
             }
+            if (f->meta_k) { /* a second copy would replace the first's arrays mid-count */
+                snprintf(msg, sizeof msg, "duplicate __metadata__");
+                goto fail;
+            }
             int nm = cJSON_GetArraySize(it);
             f->meta_k = xmalloc((size_t)(nm > 0 ? nm : 1) * sizeof(char *));
             f->meta_v = xmalloc((size_t)(nm > 0 ? nm : 1) * sizeof(char *));
