@@ -12,9 +12,13 @@ seeds=${DYNLAB_TEST_SEEDS:-1 2 3} # CMake sets it: 1 under the sanitizers
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/test_diffusion.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 fails=0
+extra=()
+# Under ASan+UBSan (several times slower) the learned part trains briefly: every code path
+# runs; C6 may fail either way, the exact laws C1-C5 are unchanged.
+[ "${DYNLAB_SANITIZED:-0}" = 1 ] && extra=(--set learn.steps=100 --set learn.gpt_steps=50 --set learn.samples=32)
 for s in $seeds; do
   out="$tmp/s$s"
-  if ! "$D" run diffusion --quick --seed "$s" --out "$out" >"$tmp/s$s.log" 2>&1; then
+  if ! "$D" run diffusion --quick --seed "$s" --out "$out" "${extra[@]}" >"$tmp/s$s.log" 2>&1; then
     echo "FAIL: diffusion seed $s: run exited non-zero"; tail -5 "$tmp/s$s.log"; fails=$((fails + 1)); continue
   fi
   /usr/bin/python3 "$SRC/tests/check_claims.py" "$out" --require C1,C2,C3,C4,C5,C6 --allow-fail C6 || fails=$((fails + 1))

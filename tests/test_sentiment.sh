@@ -12,11 +12,18 @@ D=${DYNLAB:?}; SRC=${DYNLAB_SOURCE_DIR:?}
 seeds=${DYNLAB_TEST_SEEDS:-1 2 3} # CMake sets it: 1 under the sanitizers
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/test_sentiment.XXXXXX"); trap 'rm -rf "$tmp"' EXIT
 fails=0
+extra=(); allow=C1,C3
+if [ "${DYNLAB_SANITIZED:-0}" = 1 ]; then
+  # Under ASan+UBSan (several times slower) a shorter schedule runs every code path; the
+  # claims are judged by the Release suite.
+  extra=(--set train.steps=150 --set train.seeds=2)
+  allow=C1,C2,C3,C4
+fi
 for s in $seeds; do
-  if ! "$D" run sentiment --quick --quiet --seed "$s" --out "$tmp/s$s" >"$tmp/s$s.log" 2>&1; then
+  if ! "$D" run sentiment --quick --quiet --seed "$s" --out "$tmp/s$s" "${extra[@]}" >"$tmp/s$s.log" 2>&1; then
     echo "FAIL: sentiment seed $s: run exited non-zero"; tail -5 "$tmp/s$s.log"; fails=$((fails + 1)); continue
   fi
-  /usr/bin/python3 "$SRC/tests/check_claims.py" "$tmp/s$s" --require C1,C2,C3,C4 --allow-fail C1,C3 || fails=$((fails + 1))
+  /usr/bin/python3 "$SRC/tests/check_claims.py" "$tmp/s$s" --require C1,C2,C3,C4 --allow-fail "$allow" || fails=$((fails + 1))
   for p in roc alerts_on_price lead_time_histogram; do
     [ -s "$tmp/s$s/plots/$p.dat" ] || { echo "FAIL: seed $s: plots/$p.dat missing"; fails=$((fails + 1)); }
   done

@@ -14,9 +14,17 @@ seeds=${DYNLAB_TEST_SEEDS:-1 2 3} # CMake sets it: 1 under the sanitizers
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/test_ssl.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 fails=0
+extra=()
+if [ "${DYNLAB_SANITIZED:-0}" = 1 ]; then
+  # Under ASan+UBSan (several times slower) a shorter schedule runs every code path; the
+  # claims are judged by the Release suite (C3 needs the full schedule).
+  extra=(--set fmnist.steps=40 --set table.steps=40 --set fmnist.n_unlabelled=600
+         --set eval.ablation_seeds=2 --set eval.sup_steps=20)
+  ALLOW=C1,C2,C3,C4
+fi
 for s in $seeds; do
   out="$tmp/s$s"
-  if ! "$D" run ssl --quick --seed "$s" --out "$out" >"$tmp/s$s.log" 2>&1; then
+  if ! "$D" run ssl --quick --seed "$s" --out "$out" "${extra[@]}" >"$tmp/s$s.log" 2>&1; then
     echo "FAIL: ssl seed $s: run exited non-zero"; tail -5 "$tmp/s$s.log"; fails=$((fails + 1)); continue
   fi
   /usr/bin/python3 "$SRC/tests/check_claims.py" "$out" --require C1,C2,C3,C4 --allow-fail "$ALLOW" || fails=$((fails + 1))
