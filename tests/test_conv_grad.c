@@ -294,17 +294,17 @@ static void test_pool(void **state) {
     x->data[77] = NAN;
     x->requires_grad = 1; /* so the argmax is kept */
     dl_tensor *a = dl_max_pool2d(g, x, 2, 2, 0);
-    setenv("DL_POOL_GENERIC", "1", 1);
+    dl_pool_force_generic(1);
     dl_tensor *b = dl_max_pool2d(g, x, 2, 2, 0);
-    unsetenv("DL_POOL_GENERIC");
+    dl_pool_force_generic(0);
     assert_int_equal(a->shape[3], 20);
     assert_memory_equal(a->data, b->data, (size_t)a->size * sizeof(float)); /* NaN bits too */
     assert_true(isnan(a->data[(77 / 41 / 2) * 20 + (77 % 41) / 2]));
     dl_graph_free(g);
-    setenv("DL_POOL_GENERIC", "1", 1);
+    dl_pool_force_generic(1);
     CHECK("max_pool2d 2x2 portable loop", b_pool, &m22, 1, T4G(GEN_DISTINCT, 2, 3, 4, 6));
     CHECK("max_pool2d 3x3 stride 2 pad 1 portable loop", b_pool, &m31, 1, T4G(GEN_DISTINCT, 2, 2, 7, 6));
-    unsetenv("DL_POOL_GENERIC");
+    dl_pool_force_generic(0);
     /* The AVX-512 3x3/2 kernel (inner windows) against the portable loop: values and
      * the chosen positions (through the gradient), with ties, a NaN, rows of 23
      * outputs (two vectors) and an odd height. */
@@ -319,9 +319,9 @@ static void test_pool(void **state) {
             dl_graph *g3 = dl_graph_new();
             dl_tensor *x3 = dl_tensor_wrap(g3, buf, 4, sh3);
             x3->requires_grad = 1;
-            if (v) setenv("DL_POOL_GENERIC", "1", 1);
+            if (v) dl_pool_force_generic(1);
             dl_tensor *y3 = dl_max_pool2d(g3, x3, 3, 2, pad);
-            unsetenv("DL_POOL_GENERIC");
+            dl_pool_force_generic(0);
             dl_tensor *ws = dl_tensor_like(g3, y3);
             for (int64_t i = 0; i < ws->size; i++) ws->data[i] = (float)(i % 7) + 1.0f;
             dl_backward(g3, dl_sum_all(g3, dl_mul(g3, y3, ws)));

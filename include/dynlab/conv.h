@@ -44,6 +44,8 @@ int dl_conv2d_algo_parse(const char *s);
  * instead of the AVX-512 ones (on = 1). */
 void dl_conv2d_set_winograd_block_floats(int64_t n);
 void dl_conv2d_winograd_force_generic(int on);
+/* Tests only: the portable max-pool loops instead of the AVX-512 kernels (on = 1). */
+void dl_pool_force_generic(int on);
 
 /* The output tile size (4: F(4x4, 3x3), 2: F(2x2, 3x3)) when dl_conv2d would run
  * this convolution by Winograd under the current setting, 0 for im2col. */

@@ -7,11 +7,9 @@
 #include "core/internal.h"
 #include "dynlab/conv.h"
 
-/* DL_POOL_GENERIC=1 runs the portable 2x2 and 3x3/2 loops (tests compare the two). */
-static int getenv_force_generic(void) {
-    const char *v = getenv("DL_POOL_GENERIC");
-    return v && *v == '1';
-}
+/* Tests run the portable 2x2 and 3x3/2 loops to compare them with the AVX-512 kernels. */
+static int pool_force_generic = 0;
+void dl_pool_force_generic(int on) { pool_force_generic = on ? 1 : 0; }
 
 static void pool_geom(const char *op, const dl_tensor *x, int k, int s, int p, int *OH, int *OW) {
     char b[64];
@@ -52,7 +50,7 @@ dl_tensor *dl_max_pool2d(dl_graph *g, dl_tensor *x, int kernel, int stride, int 
     float *y = out->data;
     static int have = -1; /* the CPU's answer never changes: a benign race */
     if (have < 0) have = dl_have_avx512();
-    const int avx512 = have && !getenv_force_generic();
+    const int avx512 = have && !pool_force_generic;
 #pragma omp parallel for schedule(static) if (x->size > DL_PAR_MIN)
     for (int64_t pl = 0; pl < planes; pl++) {
         const float *xp = xv + pl * H * W;
