@@ -71,6 +71,25 @@ PY
 else
   echo "FAIL: ssl: the grid run exited non-zero"; tail -5 "$tmp/grid.log"; fails=$((fails + 1))
 fi
+# each choice of probed features has its width: the CNN's pooled conv maps (16 x 7 x 7), h (128)
+# or mu (32) on images; on the table (no conv trunk) "trunk" probes h (64)
+for fw in trunk:784:64 encoder:128:64 mu:32:32; do
+  IFS=: read -r feat wi wt <<<"$fw"
+  if "$D" run ssl --quick --out "$tmp/f_$feat" --set eval.features="$feat" --set fmnist.steps=5 \
+      --set table.steps=5 --set fmnist.n_unlabelled=600 --set eval.anomaly=false \
+      --set eval.ablation_seeds=2 --set eval.sup_steps=5 >"$tmp/f_$feat.log" 2>&1; then
+    /usr/bin/python3 - "$tmp/f_$feat/summary.json" "$wi" "$wt" "$feat" <<'PY' || fails=$((fails + 1))
+import json, sys
+f = json.load(open(sys.argv[1]))["final"]
+got = (f.get("fmnist_feature_dim"), f.get("table_feature_dim"))
+if got != (float(sys.argv[2]), float(sys.argv[3])):
+    print("FAIL: ssl: eval.features=%s probes widths %s, expected (%s, %s)" % (sys.argv[4], got, sys.argv[2], sys.argv[3]))
+    sys.exit(1)
+PY
+  else
+    echo "FAIL: ssl: eval.features=$feat run failed"; tail -5 "$tmp/f_$feat.log"; fails=$((fails + 1))
+  fi
+done
 printf '3,2\n1,2,0\n3,oops,1\n' >"$tmp/bad.csv"
 if "$D" run ssl --quick --out "$tmp/bad" --set fmnist.enable=false --set table.path="$tmp/bad.csv" >"$tmp/bad.log" 2>&1; then
   echo "FAIL: malformed table accepted"; fails=$((fails + 1))

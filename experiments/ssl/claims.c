@@ -36,6 +36,7 @@ static void ssl_findings(const ssl_cfg *c, dl_run *run, const ssl_result *R, con
     FIN("raw_knn_acc", R->knn_raw);
     FIN("supervised_knn_acc", R->knn_sup);
     FIN("supervised_acc", R->acc_sup);
+    FIN("feature_dim", R->feat_dim);
     FIN("dead_features", R->dead_ssl);
     FIN("random_dead_features", R->dead_rand);
     FIN("pretrain_s", R->pretrain_s);

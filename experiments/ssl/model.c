@@ -48,23 +48,33 @@ void ssl_model_init(ssl_model *m, const ssl_data *D, const ssl_cfg *c, int n_cla
     lin(m, &m->dec1, "dec.fc1", c->zdim, m->hidden, &r);
     lin(m, &m->dec2, "dec.fc2", m->hidden, D->d, &r);
     lin(m, &m->cls, "cls", c->zdim, n_classes, &r);
-    m->feat_encoder = strcmp(c->features, "mu") != 0;
-    m->feat_dim = m->feat_encoder ? m->hidden : c->zdim;
+    m->feat = !strcmp(c->features, "mu") ? SSL_FEAT_MU : !strcmp(c->features, "trunk") ? SSL_FEAT_TRUNK : SSL_FEAT_H;
+    if (m->feat == SSL_FEAT_TRUNK && !D->is_image) m->feat = SSL_FEAT_H; /* the MLP has no trunk below h */
+    m->feat_dim = m->feat == SSL_FEAT_MU ? c->zdim : m->feat == SSL_FEAT_H ? m->hidden : c->c2 * (D->h / 4) * (D->w / 4);
 }
 
 void ssl_model_free(ssl_model *m) { dl_params_free(&m->ps); }
 
-dl_tensor *ssl_encode(dl_graph *g, ssl_model *m, dl_tensor *x)
+/* The CNN's convolutional trunk: two conv-BN-ReLU-maxpool stages, flattened to [N, c2 * h/4 * w/4]. */
+static dl_tensor *encode_trunk(dl_graph *g, ssl_model *m, dl_tensor *x)
 {
     const int N = x->shape[0];
-    if (m->is_image) {
-        int s4[4] = {N, 1, m->h, m->w};
-        dl_tensor *t = dl_reshape(g, x, 4, s4);
-        t = dl_max_pool2d(g, dl_relu(g, dl_batchnorm_fwd(g, &m->bn1, dl_conv2d_fwd(g, &m->conv1, t))), 2, 2, 0);
-        t = dl_max_pool2d(g, dl_relu(g, dl_batchnorm_fwd(g, &m->bn2, dl_conv2d_fwd(g, &m->conv2, t))), 2, 2, 0);
-        int s2[2] = {N, t->shape[1] * t->shape[2] * t->shape[3]};
-        return dl_relu(g, dl_linear_fwd(g, &m->fc_h, dl_reshape(g, t, 2, s2)));
-    }
+    int s4[4] = {N, 1, m->h, m->w};
+    dl_tensor *t = dl_reshape(g, x, 4, s4);
+    t = dl_max_pool2d(g, dl_relu(g, dl_batchnorm_fwd(g, &m->bn1, dl_conv2d_fwd(g, &m->conv1, t))), 2, 2, 0);
+    t = dl_max_pool2d(g, dl_relu(g, dl_batchnorm_fwd(g, &m->bn2, dl_conv2d_fwd(g, &m->conv2, t))), 2, 2, 0);
+    int s2[2] = {N, t->shape[1] * t->shape[2] * t->shape[3]};
+    return dl_reshape(g, t, 2, s2);
+}
+
+static dl_tensor *encode_h_from_trunk(dl_graph *g, ssl_model *m, dl_tensor *trunk)
+{
+    return dl_relu(g, dl_linear_fwd(g, &m->fc_h, trunk));
+}
+
+dl_tensor *ssl_encode(dl_graph *g, ssl_model *m, dl_tensor *x)
+{
+    if (m->is_image) return encode_h_from_trunk(g, m, encode_trunk(g, m, x));
     dl_tensor *t = dl_relu(g, dl_layernorm_fwd(g, &m->ln1, dl_linear_fwd(g, &m->fc_in, x)));
     return dl_relu(g, dl_layernorm_fwd(g, &m->ln2, dl_linear_fwd(g, &m->fc2, t)));
 }
@@ -79,10 +89,11 @@ void ssl_features(ssl_model *m, const float *x, int n, float *feat)
         int nb = n - i0 < B ? n - i0 : B;
         int s[2] = {nb, m->d};
         dl_tensor *xt = dl_tensor_wrap(g, (float *)(x + (size_t)i0 * m->d), 2, s);
-        /* SimCLR (Chen et al. 2020, section 2.1) probes h, before the projection head; here
-         * h is also before the variational head. "mu" probes the 32-d mean instead. */
-        dl_tensor *f = ssl_encode(g, m, xt);
-        if (!m->feat_encoder) f = dl_linear_fwd(g, &m->mu, f);
+        /* SimCLR (Chen et al. 2020, sections 2.1 and 4.2) probes the representation below every
+         * layer of the MLP head: "trunk" is the CNN's pooled conv maps (below h's linear + ReLU),
+         * "encoder" is h, "mu" the 32-d variational mean mu(h) (docs/papers/ssl.md). */
+        dl_tensor *f = m->feat == SSL_FEAT_TRUNK ? encode_trunk(g, m, xt) : ssl_encode(g, m, xt);
+        if (m->feat == SSL_FEAT_MU) f = dl_linear_fwd(g, &m->mu, f);
         memcpy(feat + (size_t)i0 * m->feat_dim, f->data, sizeof(float) * (size_t)nb * m->feat_dim);
         dl_graph_reset(g);
     }

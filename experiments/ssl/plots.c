@@ -65,7 +65,7 @@ static void pca_plot(const ssl_cfg *c, dl_run *run, const ssl_result *R, const c
     }
     char cap[160];
     snprintf(cap, sizeof cap, "2-D PCA of the pretrained features %s of the %s test rows, coloured by class",
-             strcmp(c->features, "mu") ? "h" : "mu(h)", name);
+             !strcmp(c->features, "mu") ? "mu(h)" : !strcmp(c->features, "trunk") && !strcmp(name, "Fashion-MNIST") ? "(pooled conv maps)" : "h", name);
     dl_plot_opts o = {.title = cap, .xlabel = "PC 1", .ylabel = "PC 2", .flags = DL_PLOT_POINTS | DL_PLOT_KEY_OUTSIDE};
     dl_plot_lines(run, stem, cap, &o, s, K);
     free(pc); free(xs); free(ys); free(s); free(names);

@@ -33,7 +33,7 @@ typedef struct ssl_cfg {
     /* evaluation */
     int probe_iters, sup_steps, ablation_seeds, log_every;
     int knn_k, anomaly, anomaly_class, anomaly_ref, sweep_steps;
-    char features[DL_STR_MAX]; /* "encoder": h (SimCLR's evaluation); "mu": the variational mean */
+    char features[DL_STR_MAX]; /* "trunk": the CNN's pooled conv maps; "encoder": h; "mu": the variational mean */
     double shift_noise, shift_brightness, shift_scale;
     /* claim thresholds (fixed before any seed was looked at) */
     double margin, gap_ratio, keep_frac;
@@ -78,6 +78,8 @@ enum { SSL_FULL = 0, SSL_NO_CONTRASTIVE, SSL_NO_VARIATIONAL, SSL_NO_AUGMENT, SSL
 int ssl_variant_parse(const char *s);
 extern const char *const ssl_variant_names[SSL_N_VARIANTS];
 
+enum { SSL_FEAT_TRUNK = 0, SSL_FEAT_H, SSL_FEAT_MU };
+
 /* Encoder g (small CNN or MLP), variational head (mu, logvar), projection head
  * p(z) and decoder d(z). */
 typedef struct ssl_model {
@@ -88,12 +90,12 @@ typedef struct ssl_model {
     dl_linear fc_in, fc2, fc_h;
     dl_layernorm_m ln1, ln2;
     dl_linear mu, logvar, proj1, proj2, dec1, dec2, cls;
-    int feat_encoder, feat_dim; /* evaluation features: h (1) or mu (0), and their width */
+    int feat, feat_dim; /* evaluation features (SSL_FEAT_*) and their width */
 } ssl_model;
 void ssl_model_init(ssl_model *m, const ssl_data *D, const ssl_cfg *c, int n_classes, uint64_t seed);
 void ssl_model_free(ssl_model *m);
 dl_tensor *ssl_encode(dl_graph *g, ssl_model *m, dl_tensor *x); /* [N, d] -> h [N, hidden] */
-/* Frozen features of n rows (evaluation mode): h or mu(h), feat_dim wide. */
+/* Frozen features of n rows (evaluation mode): trunk, h or mu(h), feat_dim wide. */
 void ssl_features(ssl_model *m, const float *x, int n, float *feat);
 
 typedef struct ssl_train_log {
