@@ -77,7 +77,7 @@ static const dl_field fields[] = {
     DL_FIELD_DOUBLE(ssl_cfg, tab_mask, "augment.mask", 0.2, 0, 1, "feature masking probability"),
     DL_FIELD_DOUBLE(ssl_cfg, tab_noise, "augment.jitter", 0.1, 0, 10, "Gaussian jitter in feature stds"),
     DL_FIELD_DOUBLE(ssl_cfg, tab_mix_lo, "augment.mix_lo", 0.8, 0, 1, "mix-up lambda ~ U(mix_lo, 1)"),
-    DL_FIELD_ENUM(ssl_cfg, features, "eval.features", "encoder", "trunk|encoder|mu", "probed features: the CNN's pooled conv maps (trunk; on tables h), h, or the variational mean mu(h)"),
+    DL_FIELD_ENUM(ssl_cfg, features, "eval.features", "trunk", "trunk|encoder|mu", "probed features: the CNN's pooled conv maps (trunk; on tables h), h, or the variational mean mu(h)"),
     DL_FIELD_INT(ssl_cfg, knn_k, "eval.knn_k", 5, 1, 1000, "neighbours of the k-NN accuracy and anomaly score (cosine)"),
     DL_FIELD_BOOL(ssl_cfg, anomaly, "eval.anomaly", 1, "held-out-class anomaly detection (one more pretraining per dataset)"),
     DL_FIELD_INT(ssl_cfg, anomaly_class, "eval.anomaly_class", 0, 0, 1000, "class left out of pretraining and scored as the anomaly"),
