@@ -28,7 +28,7 @@ for s in $seeds; do
     echo "FAIL: ssl seed $s: run exited non-zero"; tail -5 "$tmp/s$s.log"; fails=$((fails + 1)); continue
   fi
   /usr/bin/python3 "$SRC/tests/check_claims.py" "$out" --require C1,C2,C3,C4 --allow-fail "$ALLOW" || fails=$((fails + 1))
-  for p in pretrain_loss ablation ablation_bars pca_fmnist pca_table; do
+  for p in pretrain_loss ablation ablation_bars pca_fmnist pca_table probe_by_features; do
     [ -s "$out/plots/$p.dat" ] || { echo "FAIL: ssl seed $s: plots/$p.dat missing"; fails=$((fails + 1)); }
   done
   # the ablation bars carry their error bars (a fourth column: the standard error)
@@ -46,6 +46,13 @@ bad = [k for k in keys if not (isinstance(f.get(k), (int, float)) and 0 <= f[k] 
 bad += [d + "_" + k for d in ("fmnist", "table") for k in ("dead_features", "random_dead_features")
         if not (isinstance(f.get(d + "_" + k), (int, float)) and 0 <= f[d + "_" + k] <= 4096
                 and f[d + "_" + k] == int(f[d + "_" + k]))]
+# the probe on every choice of features; the default choice (the trunk) is the one the claims use
+bad += [d + "_" + w + "_acc_" + ft for d in ("fmnist", "table") for w in ("probe", "random")
+        for ft in ("trunk", "encoder", "mu") if not 0 <= f.get(d + "_" + w + "_acc_" + ft, -1) <= 1]
+bad += [d + "_probe_acc_trunk != " + d + "_probe_acc" for d in ("fmnist", "table")
+        if f.get(d + "_probe_acc_trunk") != f.get(d + "_probe_acc")]
+if f.get("table_probe_acc_trunk") != f.get("table_probe_acc_encoder"):
+    bad.append("table_probe_acc_trunk != table_probe_acc_encoder (the MLP has no trunk below h)")
 if bad:
     print("FAIL: ssl: missing or out-of-range metrics: " + ", ".join(bad))
     sys.exit(1)

@@ -48,9 +48,16 @@ void ssl_model_init(ssl_model *m, const ssl_data *D, const ssl_cfg *c, int n_cla
     lin(m, &m->dec1, "dec.fc1", c->zdim, m->hidden, &r);
     lin(m, &m->dec2, "dec.fc2", m->hidden, D->d, &r);
     lin(m, &m->cls, "cls", c->zdim, n_classes, &r);
-    m->feat = !strcmp(c->features, "mu") ? SSL_FEAT_MU : !strcmp(c->features, "trunk") ? SSL_FEAT_TRUNK : SSL_FEAT_H;
-    if (m->feat == SSL_FEAT_TRUNK && !D->is_image) m->feat = SSL_FEAT_H; /* the MLP has no trunk below h */
-    m->feat_dim = m->feat == SSL_FEAT_MU ? c->zdim : m->feat == SSL_FEAT_H ? m->hidden : c->c2 * (D->h / 4) * (D->w / 4);
+    m->trunk_dim = D->is_image ? c->c2 * (D->h / 4) * (D->w / 4) : m->hidden;
+    ssl_model_set_features(m, !strcmp(c->features, "mu") ? SSL_FEAT_MU : !strcmp(c->features, "trunk") ? SSL_FEAT_TRUNK
+                                                                                                     : SSL_FEAT_H);
+}
+
+void ssl_model_set_features(ssl_model *m, int feat)
+{
+    if (feat == SSL_FEAT_TRUNK && !m->is_image) feat = SSL_FEAT_H; /* the MLP has no trunk below h */
+    m->feat = feat;
+    m->feat_dim = feat == SSL_FEAT_MU ? m->zdim : feat == SSL_FEAT_H ? m->hidden : m->trunk_dim;
 }
 
 void ssl_model_free(ssl_model *m) { dl_params_free(&m->ps); }

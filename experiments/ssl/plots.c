@@ -128,6 +128,26 @@ void ssl_plots(const ssl_cfg *c, dl_run *run, const ssl_result *F, const ssl_res
             dl_plot_heatmap_ex(run, stems[k], cap, &ho, &ds[k]->sweep[0][0], 3, 5);
         }
     }
+    /* the probe on every choice of features, beside the one the claims use (eval.features) */
+    {
+        const char *labels[5] = {"FMNIST trunk", "FMNIST h", "FMNIST mu", "table h", "table mu"};
+        const ssl_result *src[5] = {F, F, F, T, T};
+        const int feat[5] = {SSL_FEAT_TRUNK, SSL_FEAT_H, SSL_FEAT_MU, SSL_FEAT_H, SSL_FEAT_MU};
+        const int first = F ? 0 : 3, n = 5 - first; /* without Fashion-MNIST only the table's two bars */
+        double w[3 * 5]; /* [series][label]: pretrained, random encoder, raw inputs */
+        for (int i = 0; i < n; i++) {
+            const ssl_result *Ri = src[first + i];
+            w[0 * n + i] = Ri->acc_by_feat[feat[first + i]][0];
+            w[1 * n + i] = Ri->acc_by_feat[feat[first + i]][1];
+            w[2 * n + i] = Ri->acc_raw;
+        }
+        char cap[384];
+        snprintf(cap, sizeof cap, "Linear-probe accuracy on each choice of frozen features (trunk: the CNN's pooled "
+                 "conv maps; h; mu(h)) for the pretrained and the random encoder, raw inputs for reference; the "
+                 "claims use eval.features=%s", c->features);
+        dl_plot_bars(run, "probe_by_features", cap, "Probe accuracy by features", "accuracy", labels + first, n,
+                     (const char *const[]){"pretrained", "random encoder", "raw inputs"}, w, 3);
+    }
     if (F) pca_plot(c, run, F, "pca_fmnist", "Fashion-MNIST");
     pca_plot(c, run, T, "pca_table", "table");
 }

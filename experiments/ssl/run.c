@@ -154,6 +154,19 @@ static void probe_eval(ssl_model *m, const ssl_data *D, const ssl_split *S, cons
     free(xl); free(xt); free(xs); free(fl); free(ft); free(yl); free(yt);
 }
 
+/* Clean-test probe accuracy of m on another choice of features (the report shows
+ * every choice beside the configured one). */
+static double probe_with_features(ssl_model *m, int feat, const ssl_data *D, const ssl_split *S, const ssl_cfg *c,
+                                  uint64_t seed)
+{
+    const int keep = m->feat;
+    ssl_model_set_features(m, feat);
+    double acc, shifted[2];
+    probe_eval(m, D, S, c, seed, &acc, shifted, NULL, NULL, NULL);
+    ssl_model_set_features(m, keep);
+    return acc;
+}
+
 int ssl_eval_dataset(const ssl_cfg *c, dl_run *run, int image, ssl_result *R)
 {
     memset(R, 0, sizeof *R);
@@ -188,6 +201,11 @@ int ssl_eval_dataset(const ssl_cfg *c, dl_run *run, int image, ssl_result *R)
         probe_eval(&mr, &R->D, &R->S, c, run->seed, &R->acc_rand, R->shift_rand, &R->knn_rand, NULL, &R->dead_rand);
         probe_eval(&mp, &R->D, &R->S, c, run->seed, &R->acc_sup, R->shift_sup, &R->knn_sup, NULL, NULL);
         probe_eval(NULL, &R->D, &R->S, c, run->seed, &R->acc_raw, R->shift_raw, &R->knn_raw, NULL, NULL);
+        for (int f = 0; f < 3; f++) { /* the MLP has no trunk below h: its trunk row repeats h */
+            int feat = f == SSL_FEAT_TRUNK && !image ? SSL_FEAT_H : f;
+            R->acc_by_feat[f][0] = feat == ms.feat ? R->acc_ssl : probe_with_features(&ms, feat, &R->D, &R->S, c, run->seed);
+            R->acc_by_feat[f][1] = feat == mr.feat ? R->acc_rand : probe_with_features(&mr, feat, &R->D, &R->S, c, run->seed);
+        }
     }
     ssl_model_free(&ms); ssl_model_free(&mr); ssl_model_free(&mp);
     R->auroc_ssl = R->auroc_rand = R->auroc_raw = NAN;

@@ -20,6 +20,7 @@ typedef struct ssl_result {
     double shift_ssl[2], shift_rand[2], shift_raw[2], shift_sup[2]; /* noise, then brightness (images) or scaling (tables) */
     double knn_ssl, knn_rand, knn_raw, knn_sup;       /* k-NN accuracy on the same features */
     double dead_ssl, dead_rand; /* probed features zero on every labelled row (pretrained, random encoder) */
+    double acc_by_feat[3][2]; /* probe accuracy per feature choice (SSL_FEAT_*): pretrained, random encoder */
     double auroc_ssl, auroc_rand, auroc_raw;          /* held-out-class anomaly detection (NAN: not run) */
     double sweep[3][5];                               /* probe accuracy per optimizer x lr (NAN: not run) */
     double pretrain_s, anomaly_s, sweep_s; /* wall seconds */

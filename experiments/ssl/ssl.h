@@ -90,10 +90,13 @@ typedef struct ssl_model {
     dl_linear fc_in, fc2, fc_h;
     dl_layernorm_m ln1, ln2;
     dl_linear mu, logvar, proj1, proj2, dec1, dec2, cls;
+    int trunk_dim;      /* width of the CNN's flattened pooled conv maps */
     int feat, feat_dim; /* evaluation features (SSL_FEAT_*) and their width */
 } ssl_model;
 void ssl_model_init(ssl_model *m, const ssl_data *D, const ssl_cfg *c, int n_classes, uint64_t seed);
 void ssl_model_free(ssl_model *m);
+/* Choose the evaluated features (SSL_FEAT_*; on the MLP, TRUNK means h). */
+void ssl_model_set_features(ssl_model *m, int feat);
 dl_tensor *ssl_encode(dl_graph *g, ssl_model *m, dl_tensor *x); /* [N, d] -> h [N, hidden] */
 /* Frozen features of n rows (evaluation mode): trunk, h or mu(h), feat_dim wide. */
 void ssl_features(ssl_model *m, const float *x, int n, float *feat);
