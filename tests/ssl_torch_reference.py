@@ -21,7 +21,8 @@ property of the setup (docs/papers/ssl.md, Findings):
     300 iterations, zero init; experiments/ssl/probe.c); k-NN: cosine, k = 5, votes 1 + sim
     (experiments/ssl/knn.c).
 Prints probe and k-NN accuracy of the pretrained encoder, the same initial draw untrained,
-and raw pixels (and, for diagnosis, of the pooled conv2 maps below h), and the number of
+and raw pixels, on h and on the pooled conv2 maps below h (dynlab's eval.features=encoder and
+trunk), and the number of
 units of h that are zero on every labelled row.
 
   /usr/bin/python3 tests/ssl_torch_reference.py --seed 1 --labels-per-class 200 --steps 400
@@ -238,7 +239,7 @@ def main():
     res = {}
     for name, fl, ft in [("pretrained", feats(m, xl), feats(m, xt)), ("random", feats(mr, xl), feats(mr, xt)),
                          ("raw", xl, xt),
-                         # not probed by dynlab: the pooled conv2 maps below h (c2*7*7 features)
+                         # the pooled conv2 maps below h (c2*7*7 features; eval.features=trunk, the default)
                          ("pre. conv", feats(m, xl, "conv"), feats(m, xt, "conv")),
                          ("rand. conv", feats(mr, xl, "conv"), feats(mr, xt, "conv"))]:
         res[name] = (probe(fl, yl, ft, yt), knn(fl, yl, ft, yt))
