@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "testutil.h"
+#include "torch_compare.h"
 #include "core/internal.h"
 #include "dynlab/checkpoint.h"
 #include "dynlab/conv.h"
@@ -111,32 +112,15 @@ static dl_tensor *run_op(dl_graph *g, tcase *c) {
     }
 }
 
-static double g_worst;
-static char g_worst_key[128];
+static tc_worst g_worst;
 
 static void compare(const dl_st_file *f, const char *key, const float *got, int64_t n) {
-    int nd, sh[4];
-    const float *want = dl_st_get_f32(f, key, &nd, sh);
-    if (!want) fail_msg("reference output '%s' missing", key);
-    int64_t m = 1;
-    for (int d = 0; d < nd; d++) m *= sh[d];
-    if (m != n) fail_msg("'%s': %lld elements in the reference, %lld here", key, (long long)m, (long long)n);
-    double md = 0, mw = 1e-6;
-    for (int64_t i = 0; i < n; i++) {
-        md = fmax(md, fabs((double)got[i] - want[i]));
-        mw = fmax(mw, fabs((double)want[i]));
-    }
-    const double e = md / mw;
-    if (e > g_worst) {
-        g_worst = e;
-        snprintf(g_worst_key, sizeof g_worst_key, "%s", key);
-    }
-    if (!(e < TOL)) fail_msg("'%s': relative error %.3g >= %g", key, e, TOL);
+    tc_compare(f, key, got, n, 1e-6, TOL, &g_worst);
 }
 
 /* One full round: draw, write, run C and PyTorch, compare. */
 static void round_trip(const char *tag, uint64_t seed) {
-    g_worst = 0;
+    g_worst = (tc_worst){0};
     const char *dir = tu_tmpdir(tag);
     assert_non_null(dir);
     char in_path[600], out_path[600], err[512], key[160];
@@ -226,7 +210,7 @@ static void round_trip(const char *tag, uint64_t seed) {
         dl_graph_free(g);
     }
     print_message("%s: %d cases, %d gradients/statistics; worst relative error %.2e (%s), limit %g\n", tag, N_CASES,
-                  compared, g_worst, g_worst_key, TOL);
+                  compared, g_worst.err, g_worst.key, TOL);
     dl_st_close(f);
     dl_params_free(&ps);
 }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "testutil.h"
+#include "torch_compare.h"
 #include "dynlab/checkpoint.h"
 #include "dynlab/nn.h"
 
@@ -67,30 +68,13 @@ static void add_all(dl_st_writer *w, const dl_params *ps) {
  * measured against the largest gradient of the same case; every other tensor
  * against its own largest value, floored at 1e-3 of that. */
 static double g_floor = 1e-6;
-static double g_worst = 0;
-static char g_worst_key[128];
+static tc_worst g_worst;
 
 static void compare(const dl_st_file *f, const char *key, const float *got, int64_t n) {
-    int nd, sh[4];
-    const float *want = dl_st_get_f32(f, key, &nd, sh);
-    if (!want) fail_msg("reference output '%s' missing", key);
-    int64_t m = 1;
-    for (int d = 0; d < nd; d++) m *= sh[d];
-    if (m != n) fail_msg("'%s': %lld elements in the reference, %lld here", key, (long long)m, (long long)n);
     /* The key bias's gradient is exactly zero: compare against the case's scale. */
     size_t kl = strlen(key);
     int zero_grad = kl > 7 && strcmp(key + kl - 7, ".k.bias") == 0;
-    double md = 0, mw = zero_grad ? g_floor * 1e3 : g_floor;
-    for (int64_t i = 0; i < n; i++) {
-        md = fmax(md, fabs((double)got[i] - want[i]));
-        mw = fmax(mw, fabs((double)want[i]));
-    }
-    double e = md / mw;
-    if (e > g_worst) {
-        g_worst = e;
-        snprintf(g_worst_key, sizeof g_worst_key, "%s", key);
-    }
-    if (!(e < TOL)) fail_msg("'%s': relative error %.3g >= %g", key, e, TOL);
+    tc_compare(f, key, got, n, zero_grad ? g_floor * 1e3 : g_floor, TOL, &g_worst);
 }
 
 /* Largest |reference gradient| under "<prefix>.grad." (sets the floor above). */
@@ -259,7 +243,7 @@ static void test_modules_match_torch(void **st) {
     /* 3 attention cases (8 weights + inputs), block (16 + x), GPT (all). */
     assert_true(n_grads >= 3 * 9 + 17 + gp.ps.n);
     print_message("compared %d gradients and 8 outputs; worst relative error %.2e (%s), limit %g\n",
-                  n_grads, g_worst, g_worst_key, TOL);
+                  n_grads, g_worst.err, g_worst.key, TOL);
     dl_st_close(f);
 
     for (int c = 0; c < 3; c++) {

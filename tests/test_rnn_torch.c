@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "testutil.h"
+#include "torch_compare.h"
 #include "dynlab/checkpoint.h"
 #include "dynlab/losses.h"
 #include "dynlab/nn.h"
@@ -32,8 +33,7 @@ typedef struct {
 } tcase;
 
 static dl_rng g_r;
-static double g_worst = 0;
-static char g_worst_key[128];
+static tc_worst g_worst;
 
 /* A case input "<prefix>.<name>" filled with scale * N(0, 1) (trainable or constant). */
 static dl_tensor *tin(tcase *c, const char *name, int ndim, const int *shape, float scale, int trainable) {
@@ -64,23 +64,7 @@ static void tfinish(tcase *c, dl_tensor *y) {
 }
 
 static void compare(const dl_st_file *f, const char *key, const float *got, int64_t n) {
-    int nd, sh[4];
-    const float *want = dl_st_get_f32(f, key, &nd, sh);
-    if (!want) fail_msg("reference output '%s' missing", key);
-    int64_t m = 1;
-    for (int d = 0; d < nd; d++) m *= sh[d];
-    if (m != n) fail_msg("'%s': %lld elements in the reference, %lld here", key, (long long)m, (long long)n);
-    double md = 0, mw = 1e-6;
-    for (int64_t i = 0; i < n; i++) {
-        md = fmax(md, fabs((double)got[i] - want[i]));
-        mw = fmax(mw, fabs((double)want[i]));
-    }
-    const double e = md / mw;
-    if (e > g_worst) {
-        g_worst = e;
-        snprintf(g_worst_key, sizeof g_worst_key, "%s", key);
-    }
-    if (!(e < TOL)) fail_msg("'%s': relative error %.3g >= %g", key, e, TOL);
+    tc_compare(f, key, got, n, 1e-6, TOL, &g_worst);
 }
 
 /* Output and the gradient of every trainable input of the case; returns the count. */
@@ -266,7 +250,7 @@ static void test_match_torch(void **st) {
     /* every case: its output plus at least one gradient */
     assert_true(n >= 2 * nc);
     print_message("compared %d outputs and gradients of %d cases; worst relative error %.2e (%s), limit %g\n", n,
-                  nc, g_worst, g_worst_key, TOL);
+                  nc, g_worst.err, g_worst.key, TOL);
     dl_st_close(f);
     for (int k = 0; k < nc; k++) free_case(&cs[k]);
 }
