@@ -255,6 +255,42 @@ static void test_report_control(void **state) {
     tu_system("rm -rf '%s'", tmp);
 }
 
+/* A claim's long statement and measured text (one value per dataset or case, as
+ * several systems write them) reach summary.json and the report whole. */
+static void test_report_long_claim_text(void **state) {
+    (void)state;
+    const char *tmp = tu_tmpdir("report-long");
+    assert_non_null(tmp);
+    char dir[600], out[600];
+    snprintf(dir, sizeof dir, "%s/runs/long", tmp);
+    snprintf(out, sizeof out, "%s/out", tmp);
+    static dl_run run;
+    char err[512];
+    memset(&run, 0, sizeof run);
+    run.quiet = 1;
+    assert_int_equal(dl_run_open(&run, "long", dir, 1, 1, 0, err, sizeof err), 0);
+    snprintf(run.preset, sizeof run.preset, "quick");
+    char statement[420], measured[560];
+    memset(statement, 's', sizeof statement - 1);
+    statement[sizeof statement - 1] = 0;
+    memcpy(statement + sizeof statement - 14, "END-STATEMENT", 14);
+    memset(measured, 'm', sizeof measured - 1);
+    measured[sizeof measured - 1] = 0;
+    memcpy(measured + sizeof measured - 13, "END-MEASURED", 13);
+    dl_claim_check(&run, DL_CLAIM_LEARNED, "C1", statement, "abstract", ">= 0.8", 0.5, measured, 0);
+    assert_int_equal(dl_run_close(&run), 0);
+    char *summary = slurp(dir, "summary.json");
+    assert_non_null(strstr(summary, statement));
+    assert_non_null(strstr(summary, measured));
+    free(summary);
+    const char *dirs[] = {dir};
+    assert_int_equal(dl_report_write(dirs, 1, out, err, sizeof err), 0);
+    char *page = slurp(out, "long.html");
+    assert_non_null(strstr(page, "END-STATEMENT"));
+    assert_non_null(strstr(page, "END-MEASURED"));
+    free(page);
+}
+
 static void test_report_bad_input(void **state) {
     (void)state;
     const char *tmp = tu_tmpdir("report-bad");
@@ -307,6 +343,7 @@ int main(int argc, char **argv) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_report_pages),
         cmocka_unit_test(test_report_control),
+        cmocka_unit_test(test_report_long_claim_text),
         cmocka_unit_test(test_report_bad_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -35,11 +35,11 @@ typedef enum { DL_CONTROL_NONE = 0, DL_CONTROL_UNTRAINED = 1 } dl_control;
 typedef struct dl_claim {
     char id[16];           /* "C1" */
     int kind;              /* dl_claim_kind */
-    char statement[256];   /* the paper's claim as a check */
-    char source[160];      /* where the paper states it (abstract, Prop. 1, Fig. 2 ...) */
-    char threshold[96];    /* human-readable threshold, e.g. ">= 0.95" */
+    char statement[512];   /* the paper's claim as a check */
+    char source[256];      /* where the paper states it (abstract, Prop. 1, Fig. 2 ...) */
+    char threshold[128];   /* human-readable threshold, e.g. ">= 0.95" */
     double measured;
-    char measured_text[96];/* optional richer text; empty = print `measured` */
+    char measured_text[640];/* optional richer text (one value per dataset or case); empty = print `measured` */
     int pass;
 } dl_claim;
 

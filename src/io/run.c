@@ -464,7 +464,7 @@ int dl_claims_print(const dl_run *run) {
     printf("  %-4s %-6s %-*s %-20s %s\n", "id", "result", W, "claim", "threshold", "measured");
     for (int i = 0; i < run->n_claims; i++) {
         const dl_claim *c = &run->claims[i];
-        char meas[128];
+        char meas[sizeof c->measured_text];
         if (c->measured_text[0])
             snprintf(meas, sizeof meas, "%s", c->measured_text);
         else
