@@ -1,5 +1,5 @@
 /* The finite-difference gradient checker shared by the op tests
- * (test_ops_grad.c, test_rnn_grad.c, test_losses_grad.c).
+ * (test_ops_grad.c, test_conv_grad.c, test_rnn_grad.c, test_losses_grad.c).
  * Same method and tolerance: L = sum(w * f(x)) with random w, central differences
  * in float with L summed in double, both with the inputs as parameters and as
  * activations (x + 0), error max|num - ana| / max(max|num|, 1e-2) <= 2e-3. */
@@ -14,7 +14,12 @@
 #include "testutil.h"
 #include "dynlab/core.h"
 
-enum { GEN_NORMAL, GEN_POS, GEN_AWAY, GEN_DISTINCT, GEN_HINGE, GEN_SMALL };
+enum { GEN_NORMAL, GEN_POS, GEN_AWAY, GEN_DISTINCT, GEN_HINGE, GEN_SMALL, GEN_POINTS };
+/* GEN_POINTS: (x, y) pairs for a PT_H x PT_W map whose pixel coordinates
+ * ((x + 1) W - 1) / 2 lie 0.1 .. 0.9 past an integer (off the bilinear kinks),
+ * from 1.5 pixels outside the map to 1.5 past it (grid sampling, test_conv_grad.c). */
+#define PT_H 4
+#define PT_W 5
 
 typedef dl_tensor *(*build_fn)(dl_graph *g, dl_tensor **in, const void *ctx);
 
@@ -37,6 +42,12 @@ static void fill(dl_tensor *t, int gen) {
         case GEN_AWAY: t->data[i] = (float)(s * (0.2 + 1.3 * u)); break;
         case GEN_HINGE: t->data[i] = (float)(s * (u < 0.5 ? 0.2 + 1.2 * u : 1.2 + 1.6 * (u - 0.5))); break;
         case GEN_DISTINCT: t->data[i] = (float)(0.1 * (double)i); break;
+        case GEN_POINTS: {
+            const int size = i % 2 ? PT_H : PT_W;
+            const double pix = floor(-2.0 + (size + 3.0) * u) + 0.1 + 0.8 * dl_rng_uniform(&g_rng);
+            t->data[i] = (float)((2.0 * pix + 1.0) / size - 1.0);
+            break;
+        }
         }
     }
     if (gen == GEN_DISTINCT) { /* a shuffled grid with spacing 0.1: the max is unique */
