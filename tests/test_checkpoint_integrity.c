@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "testutil.h"
+#include "tiny_model.h"
 #include "dynlab/checkpoint.h"
 #include "dynlab/data.h"
 
@@ -97,33 +98,7 @@ static void test_shape_overflow(void **st) {
 
 /* ---- a two-parameter model with AdamW ----------------------------------- */
 
-typedef struct {
-    float w[6], wg[6], b[3], bg[3];
-    dl_tensor tw, tb;
-    dl_tensor *items[2];
-    dl_params ps;
-} model;
-
-static void model_init(model *m, float base) {
-    memset(m, 0, sizeof *m);
-    for (int i = 0; i < 6; i++) m->w[i] = base + (float)i;
-    for (int i = 0; i < 3; i++) m->b[i] = base - (float)i;
-    m->tw = (dl_tensor){.data = m->w, .grad = m->wg, .size = 6, .ndim = 2, .shape = {2, 3},
-                        .requires_grad = 1, .is_param = 1, .name = "lin.weight"};
-    m->tb = (dl_tensor){.data = m->b, .grad = m->bg, .size = 3, .ndim = 1, .shape = {3},
-                        .requires_grad = 1, .is_param = 1, .name = "lin.bias"};
-    m->items[0] = &m->tw;
-    m->items[1] = &m->tb;
-    m->ps = (dl_params){.items = m->items, .n = 2, .cap = 2};
-}
-
-static void train_steps(model *m, dl_optim *o, int k) {
-    for (int s = 0; s < k; s++) {
-        for (int i = 0; i < 6; i++) m->wg[i] = m->w[i] - 0.5f * (float)i;
-        for (int i = 0; i < 3; i++) m->bg[i] = 2.0f * m->b[i];
-        dl_optim_step(o, 0.01f);
-    }
-}
+/* model, model_init, train_steps: tests/tiny_model.h */
 
 /* A hand-built checkpoint: `skip` names a tensor to leave out, `extra` one to
  * add, optim_step the optimizer count. */
