@@ -18,6 +18,28 @@
 #include "dynlab/gemm.h"
 #include "dynlab/rnn.h"
 
+/* y [rows, O] = sum_k X[r + k d] @ W_k^T (+ bias) over the stacked input a with
+ * row stride C: one GEMM over the overlapping K*C-float rows when d = 1, else
+ * one per tap (see above). */
+static void conv1d_rows_gemm(int rows, int O, int C, int K, int dilation, const float *a, const float *w,
+                             const float *bias, float *y) {
+    const int KC = K * C;
+    if (dilation == 1) {
+        if (bias)
+            dl_sgemm_bias(0, 1, rows, O, KC, 1.0f, a, C, w, KC, bias, y, O);
+        else
+            dl_sgemm(0, 1, rows, O, KC, 1.0f, a, C, w, KC, 0.0f, y, O);
+        return;
+    }
+    for (int k = 0; k < K; k++) {
+        const float *ak = a + (int64_t)k * dilation * C, *wk = w + (int64_t)k * C;
+        if (k == 0 && bias)
+            dl_sgemm_bias(0, 1, rows, O, C, 1.0f, ak, C, wk, KC, bias, y, O);
+        else
+            dl_sgemm(0, 1, rows, O, C, 1.0f, ak, C, wk, KC, k ? 1.0f : 0.0f, y, O);
+    }
+}
+
 typedef struct conv1d_saved {
     const float *xp; /* stacked padded input [N*Lp, C] (x itself when padding == 0) */
     int N, L, C, O, K, P, D, Lp, Lout, rows;
@@ -94,7 +116,7 @@ dl_tensor *dl_conv1d(dl_graph *g, dl_tensor *x, dl_tensor *w, dl_tensor *bias, i
     int os[3] = {N, Lout, O};
     dl_tensor *out = dl_tensor_new(g, 3, os);
     if (N == 0 || O == 0) return out; /* empty: nothing to record */
-    const int64_t KC = (int64_t)K * C, total = (int64_t)N * Lp;
+    const int64_t total = (int64_t)N * Lp;
     const int rows = (int)(total - (int64_t)dilation * (K - 1));
     const float *xp = x->data;
     if (padding > 0) {
@@ -110,20 +132,7 @@ dl_tensor *dl_conv1d(dl_graph *g, dl_tensor *x, dl_tensor *w, dl_tensor *bias, i
     /* Stacked result [rows, O]; when no row is dropped it is the output itself. */
     float *y = rows == N * Lout ? out->data : dl_graph_alloc(g, (size_t)rows * O * sizeof(float));
     const float *bv = bias ? bias->data : NULL;
-    if (dilation == 1) {
-        if (bv)
-            dl_sgemm_bias(0, 1, rows, O, (int)KC, 1.0f, xp, C, w->data, (int)KC, bv, y, O);
-        else
-            dl_sgemm(0, 1, rows, O, (int)KC, 1.0f, xp, C, w->data, (int)KC, 0.0f, y, O);
-    } else {
-        for (int k = 0; k < K; k++) {
-            const float *a = xp + (int64_t)k * dilation * C, *bk = w->data + (int64_t)k * C;
-            if (k == 0 && bv)
-                dl_sgemm_bias(0, 1, rows, O, C, 1.0f, a, C, bk, (int)KC, bv, y, O);
-            else
-                dl_sgemm(0, 1, rows, O, C, 1.0f, a, C, bk, (int)KC, k ? 1.0f : 0.0f, y, O);
-        }
-    }
+    conv1d_rows_gemm(rows, O, C, K, dilation, xp, w->data, bv, y);
     if (y != out->data)
         for (int n = 0; n < N; n++)
             memcpy(out->data + (int64_t)n * Lout * O, y + (int64_t)n * Lp * O, (size_t)Lout * O * sizeof(float));
@@ -333,20 +342,7 @@ dl_tensor *dl_conv1d_max(dl_graph *g, dl_tensor *x, dl_tensor *w, dl_tensor *bia
         const int rows = (n1 - n0) * Lp - dilation * (K - 1);
         float *y = buf + omp_get_thread_num() * scratch;
         const float *a = xp + (int64_t)n0 * Lp * C;
-        if (dilation == 1) {
-            if (bv)
-                dl_sgemm_bias(0, 1, rows, O, (int)KC, 1.0f, a, C, w->data, (int)KC, bv, y, O);
-            else
-                dl_sgemm(0, 1, rows, O, (int)KC, 1.0f, a, C, w->data, (int)KC, 0.0f, y, O);
-        } else {
-            for (int k = 0; k < K; k++) {
-                const float *ak = a + (int64_t)k * dilation * C, *bk = w->data + (int64_t)k * C;
-                if (k == 0 && bv)
-                    dl_sgemm_bias(0, 1, rows, O, C, 1.0f, ak, C, bk, (int)KC, bv, y, O);
-                else
-                    dl_sgemm(0, 1, rows, O, C, 1.0f, ak, C, bk, (int)KC, k ? 1.0f : 0.0f, y, O);
-            }
-        }
+        conv1d_rows_gemm(rows, O, C, K, dilation, a, w->data, bv, y);
         for (int n = n0; n < n1; n++) {
             const float *yn = y + (int64_t)(n - n0) * Lp * O;
             float *m = out->data + (int64_t)n * O;
