@@ -22,6 +22,19 @@ void dl_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const 
 void dl_sgemm_bias(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A,
                    int lda, const float *B, int ldb, const float *bias, float *C, int ldc);
 
+/* The same product with op(B) [K, N] already packed by the caller into the
+ * strips the kernels read (no packing pass inside the call): a caller that
+ * produces B itself (Winograd's filter transform) writes element (k, j) at
+ * dl_sgemm_packed_b_offset(N, K, k, j), in a buffer of
+ * dl_sgemm_packed_b_floats(N, K) floats. Columns j .. j+15 of a row are
+ * contiguous when j is a multiple of 16 (and 64-byte aligned when the buffer
+ * is). The layout depends on the active kernel and the GEMM_KC tuning: pack and
+ * multiply with the same settings. Results are the same bits as dl_sgemm. */
+long dl_sgemm_packed_b_floats(int N, int K);
+long dl_sgemm_packed_b_offset(int N, int K, int k, int j);
+void dl_sgemm_packed_b(int trans_a, int M, int N, int K, float alpha, const float *A, int lda,
+                       const float *Bp, float beta, float *C, int ldc);
+
 /* Which kernel the CPU got: "avx512", "avx2" or "generic". */
 const char *dl_gemm_isa(void);
 

@@ -165,6 +165,16 @@ static size_t fl16(int64_t n) { return (size_t)((n + 15) / 16 * 16); } /* 64-byt
  * sets (a multiple of 4 KB would put them all in one). */
 static int64_t xi_stride(int64_t tb, int cp) { return tb * cp / 1024 * 1024 + 1024 + 16; }
 
+/* Distance between the transformed filter matrices U[xi] [K x N] (K = C, N = Co
+ * forward; K = Co, N = C for the input gradient). The filter transform writes
+ * them straight into dl_sgemm's packed-B layout (dl_sgemm_packed_b), so the
+ * GEMMs read contiguous strips with no packing pass of their own: at M = 64
+ * tiles per GEMM, packing U inside each call cost as much as it saved, and
+ * reading it in place (rows 2 KB apart on 512 channels) ran the kernels 30%
+ * slower (perf of resnet-det's layer 4, docs/benchmarks.md). Same spacing
+ * trick as xi_stride. */
+static int64_t u_stride(int K, int N) { return dl_sgemm_packed_b_floats(N, K) / 1024 * 1024 + 1024 + 16; }
+
 static void plan(wplan *P, int m, int N, int C, int H, int W, int Co, int pad) {
     P->N = N, P->C = C, P->H = H, P->W = W, P->Co = Co, P->pad = pad;
     P->m = m, P->a = m + 2, P->nx = (m + 2) * (m + 2);
@@ -293,33 +303,43 @@ static int fwd_chunk(int Cop) {
  * 512-channel layers.) */
 static void filter_transform_fwd(int m, const float *w, int Co, int C, int Cop, float *tmp, float *U) {
     const int nc = fwd_chunk(Cop), nchunk = (C + nc - 1) / nc;
+    const int64_t us = u_stride(C, Co);
 #pragma omp parallel for schedule(static) if ((int64_t)C * Cop * 36 > DL_PAR_MIN)
     for (int q = 0; q < nchunk; q++) {
         const int c0 = q * nc, n = C - c0 < nc ? C - c0 : nc;
         float *t = tmp + (int64_t)omp_get_thread_num() * fl16(9 * (int64_t)nc * Cop);
         to_lanes(w + (int64_t)c0 * 9, (int64_t)C * 9, Co, 9 * n, 1, 0, Cop, t);
-        for (int c = 0; c < n; c++)
-            for (int l0 = 0; l0 < Cop; l0 += 16)
-                filter_tile(m, t + (int64_t)c * 9 * Cop + l0, Cop, 0, U + (int64_t)(c0 + c) * Cop + l0,
-                            xi_stride(C, Cop));
+        /* channels inner: consecutive rows of one packed strip, so the stores fill whole lines */
+        for (int l0 = 0; l0 < Cop; l0 += 16)
+            for (int c = 0; c < n; c++)
+                filter_tile(m, t + (int64_t)c * 9 * Cop + l0, Cop, 0, U + dl_sgemm_packed_b_offset(Co, C, c0 + c, l0),
+                            us);
     }
 }
 
-/* Input-gradient filters: U[xi][co][c] (row stride Cp) from w [Co][C][3][3]
- * rotated by 180 degrees, via one [9][Cp] transpose per output channel (tmp:
- * 9 Cp floats per thread). */
+/* Output channels per chunk of the input-gradient filter transform. */
+#define BWD_CHUNK 8
+
+/* Input-gradient filters: U[xi][co][c] (packed B of [Co x C]) from w [Co][C][3][3]
+ * rotated by 180 degrees, via [9][Cp] transposes of BWD_CHUNK output channels at
+ * a time (tmp: 9 BWD_CHUNK Cp floats per thread), the channels innermost so the
+ * stores run along the rows of one packed strip. */
 static void filter_transform_bwd(int m, const float *w, int Co, int C, int Cp, float *tmp, float *U) {
+    const int64_t us = u_stride(Co, C);
+    const int nchunk = (Co + BWD_CHUNK - 1) / BWD_CHUNK;
 #pragma omp parallel for schedule(static) if ((int64_t)Co * Cp * 36 > DL_PAR_MIN)
-    for (int co = 0; co < Co; co++) {
-        float *t = tmp + (int64_t)omp_get_thread_num() * 9 * Cp;
-        to_lanes(w + (int64_t)co * C * 9, 9, C, 9, 1, 0, Cp, t);
+    for (int q = 0; q < nchunk; q++) {
+        const int co0 = q * BWD_CHUNK, n = Co - co0 < BWD_CHUNK ? Co - co0 : BWD_CHUNK;
+        float *t = tmp + (int64_t)omp_get_thread_num() * BWD_CHUNK * 9 * Cp;
+        for (int j = 0; j < n; j++) to_lanes(w + (int64_t)(co0 + j) * C * 9, 9, C, 9, 1, 0, Cp, t + (int64_t)j * 9 * Cp);
         for (int l0 = 0; l0 < Cp; l0 += 16)
-            filter_tile(m, t + l0, Cp, 1, U + (int64_t)co * Cp + l0, xi_stride(Co, Cp));
+            for (int j = 0; j < n; j++)
+                filter_tile(m, t + (int64_t)j * 9 * Cp + l0, Cp, 1, U + dl_sgemm_packed_b_offset(C, Co, co0 + j, l0), us);
     }
 }
 
 /* out [N, Co, OH, OW] = (or +=) conv of x with pre-transformed filters U
- * [36][C][Cop] (+ bias); scr holds one band per thread and one block's V and M. */
+ * [36] x packed [C x Co] (+ bias); scr holds one band per thread and one block's V and M. */
 static void wino_conv(const wplan *P, const float *x, const float *U, const float *bias, float *out, int accumulate,
                       float *scr) {
     const int64_t vs = xi_stride(P->TB, P->Cp), ms = xi_stride(P->TB, P->Cop), per = (int64_t)P->th * P->tw;
@@ -346,8 +366,8 @@ static void wino_conv(const wplan *P, const float *x, const float *U, const floa
         }
 #pragma omp parallel for schedule(static) if ((int64_t)nb * P->Cp * P->Cop * 36 > DL_PAR_MIN)
         for (int xi = 0; xi < P->nx; xi++)
-            dl_sgemm(0, 0, nb, P->Co, P->C, 1.0f, V + xi * vs, P->Cp, U + xi * xi_stride(P->C, P->Cop), P->Cop, 0.0f,
-                     M + xi * ms, P->Cop);
+            dl_sgemm_packed_b(0, nb, P->Co, P->C, 1.0f, V + xi * vs, P->Cp, U + xi * u_stride(P->C, P->Co), 0.0f,
+                              M + xi * ms, P->Cop);
 #pragma omp parallel for schedule(static) if ((int64_t)nb * 36 * P->Cop > DL_PAR_MIN)
         for (int i = 0; i < nb; i++) {
             const int64_t t = t0 + i;
@@ -393,7 +413,7 @@ void dl_wino_forward(dl_graph *g, int m, const float *x, const float *w, const f
                      int Co, int pad, float *y) {
     wplan P;
     plan(&P, m, N, C, H, W, Co, pad);
-    const size_t uf = P.nx * (size_t)xi_stride(C, P.Cop), cf = conv_scratch_floats(&P);
+    const size_t uf = P.nx * (size_t)u_stride(C, Co), cf = conv_scratch_floats(&P);
     const size_t tf = (size_t)omp_get_max_threads() * fl16(9 * (int64_t)fwd_chunk(P.Cop) * P.Cop);
     float *U = dl_graph_scratch(g, (uf + (cf > tf ? cf : tf)) * sizeof(float));
     filter_transform_fwd(m, w, Co, C, P.Cop, U + uf, U); /* the transpose's space is reused by wino_conv */
@@ -469,8 +489,8 @@ void dl_wino_backward(dl_graph *g, int m, const float *x, const float *w, const 
         /* dX = conv(dY, w rotated 180 degrees with in/out channels swapped, padding 2 - pad) */
         wplan Q;
         plan(&Q, m, N, Co, H + 2 * pad - 2, W + 2 * pad - 2, C, 2 - pad);
-        const size_t uf = Q.nx * (size_t)xi_stride(Co, Q.Cop), cf = conv_scratch_floats(&Q);
-        const size_t tf = (size_t)omp_get_max_threads() * fl16(9 * (int64_t)Q.Cop);
+        const size_t uf = Q.nx * (size_t)u_stride(Co, C), cf = conv_scratch_floats(&Q);
+        const size_t tf = (size_t)omp_get_max_threads() * BWD_CHUNK * 9 * (size_t)Q.Cop;
         float *U = dl_graph_scratch(g, (uf + (cf > tf ? cf : tf)) * sizeof(float));
         filter_transform_bwd(m, w, Co, C, Q.Cop, U + uf, U);
         wino_conv(&Q, dy, U, NULL, gx, !gx_fresh, U + uf);
