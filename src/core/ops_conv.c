@@ -274,8 +274,14 @@ static void conv_bwd(dl_graph *g, const dl_rec *r) {
     const size_t dyf = G.per_image ? 0 : (size_t)G.Coutg * G.cols;
     /* A weight gradient with few columns (K = C/groups KH KW, e.g. 9 for a 3x3 kernel
      * on one input channel) runs transposed, dW^T[K, Cout_g] = col dY^T, so the
-     * GEMM's wide register tile spans the output channels instead of K. */
-    const int small_k = G.K < 16 && G.Coutg > G.K;
+     * GEMM's wide register tile spans the output channels instead of K. So does
+     * one whose columns outnumber the output channels by enough that packing
+     * dY^T (Cout_g rows) instead of col^T (K rows) saves more than the K x Cout_g
+     * transposed add costs: resnet-det's 7x7/2 stem (K = 147, 64 channels: the
+     * col^T pack was a second pass over 38 MB of columns) and its 3x3/2 layers
+     * with 128 and 256 channels (K = 576, 1152). */
+    const int small_k = (G.K < 16 && G.Coutg > G.K) ||
+                        (G.K > G.Coutg && (int64_t)G.K * G.Coutg < G.cols * (int64_t)(G.K - G.Coutg));
     const size_t wtf = small_k ? (size_t)G.K * G.Coutg : 0;
     float *scr = colf + dyf + wtf ? dl_graph_scratch(g, (colf + dyf + wtf) * sizeof(float)) : NULL;
     float *col = scr, *dym = scr + colf, *wt = scr + colf + dyf;
