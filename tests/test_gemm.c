@@ -257,7 +257,7 @@ static void test_isa_names(void **state)
     assert_string_equal(dl_gemm_isa(), isa);
 }
 
-/* dl_sgemm_packed_b: B written element by element at dl_sgemm_packed_b_offset
+/* dl_sgemm_packed_b: B written element by element at dl_sgemm_bpack_offset
  * must give the same bits as dl_sgemm on the plain B (K across several K blocks,
  * N with a partial strip, both transposes of A, beta 0 and 1, 1 and 2 threads). */
 static void packed_b_body(void)
@@ -272,11 +272,13 @@ static void packed_b_body(void)
                 float *A = malloc(sizeof(float) * M * K), *B = malloc(sizeof(float) * K * N);
                 float *Bp = calloc((size_t)pf, sizeof(float));
                 float *C1 = malloc(sizeof(float) * M * N), *C2 = malloc(sizeof(float) * M * N);
+                dl_sgemm_bpack L;
+                dl_sgemm_packed_b_layout(N, K, &L);
                 for (long i = 0; i < (long)M * K; i++) A[i] = unif();
                 for (int k = 0; k < K; k++)
                     for (int j = 0; j < N; j++) {
                         B[(long)k * N + j] = unif();
-                        const long off = dl_sgemm_packed_b_offset(N, K, k, j);
+                        const long off = dl_sgemm_bpack_offset(&L, k, j);
                         assert_true(off >= 0 && off < pf);
                         Bp[off] = B[(long)k * N + j];
                     }

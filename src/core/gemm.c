@@ -640,13 +640,11 @@ long dl_sgemm_packed_b_floats(int N, int K)
     return packed_npad(kernel(), N) * (K > 0 ? K : 0);
 }
 
-long dl_sgemm_packed_b_offset(int N, int K, int k, int j)
+void dl_sgemm_packed_b_layout(int N, int K, dl_sgemm_bpack *L)
 {
     gemm_init();
     const gemm_kernel *kr = kernel();
-    const int nr = level_for(kr, N)->nr, p0 = k / gemm_kc * gemm_kc;
-    const int kc = K - p0 < gemm_kc ? K - p0 : gemm_kc;
-    return (long)p0 * packed_npad(kr, N) + (long)(j / nr) * kc * nr + (long)(k - p0) * nr + j % nr;
+    L->K = K, L->kc = gemm_kc, L->nr = level_for(kr, N)->nr, L->npad = packed_npad(kr, N);
 }
 
 void dl_sgemm_packed_b(int trans_a, int M, int N, int K, float alpha, const float *A, int lda,

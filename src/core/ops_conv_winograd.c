@@ -318,6 +318,8 @@ static int fwd_chunk(int Cop) {
 static void filter_transform_fwd(int m, const float *w, int Co, int C, int Cop, float *tmp, float *U) {
     const int nc = fwd_chunk(Cop), nchunk = (C + nc - 1) / nc;
     const int64_t us = u_stride(C, Co);
+    dl_sgemm_bpack L;
+    dl_sgemm_packed_b_layout(Co, C, &L);
 #pragma omp parallel for schedule(static) if ((int64_t)C * Cop * 36 > DL_PAR_MIN)
     for (int q = 0; q < nchunk; q++) {
         const int c0 = q * nc, n = C - c0 < nc ? C - c0 : nc;
@@ -326,7 +328,7 @@ static void filter_transform_fwd(int m, const float *w, int Co, int C, int Cop, 
         /* channels inner: consecutive rows of one packed strip, so the stores fill whole lines */
         for (int l0 = 0; l0 < Cop; l0 += 16)
             for (int c = 0; c < n; c++)
-                filter_tile(m, t + (int64_t)c * 9 * Cop + l0, Cop, 0, U + dl_sgemm_packed_b_offset(Co, C, c0 + c, l0),
+                filter_tile(m, t + (int64_t)c * 9 * Cop + l0, Cop, 0, U + dl_sgemm_bpack_offset(&L, c0 + c, l0),
                             us);
     }
 }
@@ -340,6 +342,8 @@ static void filter_transform_fwd(int m, const float *w, int Co, int C, int Cop, 
  * stores run along the rows of one packed strip. */
 static void filter_transform_bwd(int m, const float *w, int Co, int C, int Cp, float *tmp, float *U) {
     const int64_t us = u_stride(Co, C);
+    dl_sgemm_bpack L;
+    dl_sgemm_packed_b_layout(C, Co, &L);
     const int nchunk = (Co + BWD_CHUNK - 1) / BWD_CHUNK;
 #pragma omp parallel for schedule(static) if ((int64_t)Co * Cp * 36 > DL_PAR_MIN)
     for (int q = 0; q < nchunk; q++) {
@@ -348,7 +352,7 @@ static void filter_transform_bwd(int m, const float *w, int Co, int C, int Cp, f
         for (int j = 0; j < n; j++) to_lanes(w + (int64_t)(co0 + j) * C * 9, 9, C, 9, 1, 0, Cp, t + (int64_t)j * 9 * Cp);
         for (int l0 = 0; l0 < Cp; l0 += 16)
             for (int j = 0; j < n; j++)
-                filter_tile(m, t + (int64_t)j * 9 * Cp + l0, Cp, 1, U + dl_sgemm_packed_b_offset(C, Co, co0 + j, l0), us);
+                filter_tile(m, t + (int64_t)j * 9 * Cp + l0, Cp, 1, U + dl_sgemm_bpack_offset(&L, co0 + j, l0), us);
     }
 }
 
