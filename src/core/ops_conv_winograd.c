@@ -303,33 +303,34 @@ static void filter_tile(int m, const float *g, int64_t gs, int rot, float *U, in
     WK_CALL(m, filter_tile, g, gs, rot, U, us);
 }
 
-/* Input channels per transposed chunk of the forward filter transform: the
- * chunk [9 nc][Cop] stays in L2 (about 128 KB). */
-static int fwd_chunk(int Cop) {
-    const int nc = 32768 / (9 * Cop);
-    return nc < 1 ? 1 : nc;
-}
+/* Input channels per transposed chunk of the forward filter transform. */
+#define FWD_CB 16
 
-/* Forward filters: U[xi][c][co] (row stride Cop) from w [Co][C][3][3], via
- * [9 nc][Cop] transposes of nc input channels at a time (tmp: 9 nc Cop floats per
- * thread) so each transform reads 16 filters as contiguous vectors. (A whole
- * transposed copy of w first was a 2 x |w| memory pass more: about 1.5 ms on
- * 512-channel layers.) */
+/* Forward filters: U[xi][c][co] (packed B of [C x Co]) from w [Co][C][3][3], per
+ * block of 32 output channels (one packed strip of the 6x32 kernel: each store of
+ * the two 16-lane halves then fills whole cache lines, and the rows of a strip are
+ * written in order), via [9 FWD_CB][32] register transposes of FWD_CB input
+ * channels at a time (tmp: 9 FWD_CB 32 floats per thread, in L1): 32 sequential
+ * streams of w in, one strip out. (Chunks of input channels over all output
+ * channels wrote U all over its strips; a whole transposed copy of w first was a
+ * 2 x |w| memory pass more.) */
 static void filter_transform_fwd(int m, const float *w, int Co, int C, int Cop, float *tmp, float *U) {
-    const int nc = fwd_chunk(Cop), nchunk = (C + nc - 1) / nc;
     const int64_t us = u_stride(C, Co);
+    const int nblk = (Co + 31) / 32;
     dl_sgemm_bpack L;
     dl_sgemm_packed_b_layout(Co, C, &L);
 #pragma omp parallel for schedule(static) if ((int64_t)C * Cop * 36 > DL_PAR_MIN)
-    for (int q = 0; q < nchunk; q++) {
-        const int c0 = q * nc, n = C - c0 < nc ? C - c0 : nc;
-        float *t = tmp + (int64_t)omp_get_thread_num() * fl16(9 * (int64_t)nc * Cop);
-        to_lanes(w + (int64_t)c0 * 9, (int64_t)C * 9, Co, 9 * n, 1, 0, Cop, t);
-        /* channels inner: consecutive rows of one packed strip, so the stores fill whole lines */
-        for (int l0 = 0; l0 < Cop; l0 += 16)
+    for (int b = 0; b < nblk; b++) {
+        const int o0 = 32 * b, rows = Co - o0 < 32 ? Co - o0 : 32;
+        float *t = tmp + (int64_t)omp_get_thread_num() * 9 * FWD_CB * 32;
+        for (int c0 = 0; c0 < C; c0 += FWD_CB) {
+            const int n = C - c0 < FWD_CB ? C - c0 : FWD_CB;
+            to_lanes(w + ((int64_t)o0 * C + c0) * 9, (int64_t)C * 9, rows, 9 * n, 1, 0, 32, t);
             for (int c = 0; c < n; c++)
-                filter_tile(m, t + (int64_t)c * 9 * Cop + l0, Cop, 0, U + dl_sgemm_bpack_offset(&L, c0 + c, l0),
-                            us);
+                for (int h = 0; h < 32 && o0 + h < Cop; h += 16)
+                    filter_tile(m, t + (int64_t)c * 9 * 32 + h, 32, 0, U + dl_sgemm_bpack_offset(&L, c0 + c, o0 + h),
+                                us);
+        }
     }
 }
 
@@ -432,7 +433,7 @@ void dl_wino_forward(dl_graph *g, int m, const float *x, const float *w, const f
     wplan P;
     plan(&P, m, N, C, H, W, Co, pad);
     const size_t uf = P.nx * (size_t)u_stride(C, Co), cf = conv_scratch_floats(&P);
-    const size_t tf = (size_t)omp_get_max_threads() * fl16(9 * (int64_t)fwd_chunk(P.Cop) * P.Cop);
+    const size_t tf = (size_t)omp_get_max_threads() * 9 * FWD_CB * 32;
     float *U = dl_graph_scratch(g, (uf + (cf > tf ? cf : tf)) * sizeof(float));
     filter_transform_fwd(m, w, Co, C, P.Cop, U + uf, U); /* the transpose's space is reused by wino_conv */
     wino_conv(&P, x, U, bias, y, 0, U + uf);
