@@ -334,26 +334,26 @@ static void filter_transform_fwd(int m, const float *w, int Co, int C, int Cop, 
     }
 }
 
-/* Output channels per chunk of the input-gradient filter transform. */
-#define BWD_CHUNK 8
-
 /* Input-gradient filters: U[xi][co][c] (packed B of [Co x C]) from w [Co][C][3][3]
- * rotated by 180 degrees, via [9][Cp] transposes of BWD_CHUNK output channels at
- * a time (tmp: 9 BWD_CHUNK Cp floats per thread), the channels innermost so the
- * stores run along the rows of one packed strip. */
+ * rotated by 180 degrees, per 32-channel packed strip of c as the forward (rows
+ * co of the strip written in order, each store filling whole lines): per output
+ * channel, its 32 x 9 taps of the strip's input channels (contiguous in w) are
+ * register-transposed into tmp [9][32] (9 32 floats per thread). (One transpose
+ * of all C channels per output channel, then the strips, wrote U all over.) */
 static void filter_transform_bwd(int m, const float *w, int Co, int C, int Cp, float *tmp, float *U) {
     const int64_t us = u_stride(Co, C);
+    const int nblk = (C + 31) / 32;
     dl_sgemm_bpack L;
     dl_sgemm_packed_b_layout(C, Co, &L);
-    const int nchunk = (Co + BWD_CHUNK - 1) / BWD_CHUNK;
 #pragma omp parallel for schedule(static) if ((int64_t)Co * Cp * 36 > DL_PAR_MIN)
-    for (int q = 0; q < nchunk; q++) {
-        const int co0 = q * BWD_CHUNK, n = Co - co0 < BWD_CHUNK ? Co - co0 : BWD_CHUNK;
-        float *t = tmp + (int64_t)omp_get_thread_num() * BWD_CHUNK * 9 * Cp;
-        for (int j = 0; j < n; j++) to_lanes(w + (int64_t)(co0 + j) * C * 9, 9, C, 9, 1, 0, Cp, t + (int64_t)j * 9 * Cp);
-        for (int l0 = 0; l0 < Cp; l0 += 16)
-            for (int j = 0; j < n; j++)
-                filter_tile(m, t + (int64_t)j * 9 * Cp + l0, Cp, 1, U + dl_sgemm_bpack_offset(&L, co0 + j, l0), us);
+    for (int b = 0; b < nblk; b++) {
+        const int c0 = 32 * b, n = C - c0 < 32 ? C - c0 : 32;
+        float *t = tmp + (int64_t)omp_get_thread_num() * 9 * 32;
+        for (int co = 0; co < Co; co++) {
+            to_lanes(w + ((int64_t)co * C + c0) * 9, 9, n, 9, 1, 0, 32, t);
+            for (int h = 0; h < 32 && c0 + h < Cp; h += 16)
+                filter_tile(m, t + h, 32, 1, U + dl_sgemm_bpack_offset(&L, co, c0 + h), us);
+        }
     }
 }
 
@@ -515,7 +515,7 @@ void dl_wino_backward(dl_graph *g, int m, const float *x, const float *w, const 
         wplan Q;
         plan(&Q, m, N, Co, H + 2 * pad - 2, W + 2 * pad - 2, C, 2 - pad);
         const size_t uf = Q.nx * (size_t)u_stride(Co, C), cf = conv_scratch_floats(&Q);
-        const size_t tf = (size_t)omp_get_max_threads() * BWD_CHUNK * 9 * (size_t)Q.Cop;
+        const size_t tf = (size_t)omp_get_max_threads() * 9 * 32;
         float *U = dl_graph_scratch(g, (uf + (cf > tf ? cf : tf)) * sizeof(float));
         filter_transform_bwd(m, w, Co, C, Q.Cop, U + uf, U);
         wino_conv(&Q, dy, U, NULL, gx, !gx_fresh, U + uf);
