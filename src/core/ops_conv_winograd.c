@@ -12,8 +12,8 @@
  *   y tile        = A^T M[.][t][co] A
  * Backward data is the same algorithm on dY with the filters rotated by 180
  * degrees and their channel axes swapped (padding 2 - p, output H x W, added to dX).
- * Backward weights: Z[xi][t][co] = (A dY_t A^T)[xi], dU[xi] = V[xi]^T Z[xi] (36
- * GEMMs [C x tiles] @ [tiles x Cout], accumulated over tile blocks in a fixed
+ * Backward weights: Z[xi][t][co] = (A dY_t A^T)[xi], dU[xi] = Z[xi]^T V[xi] (36
+ * GEMMs [Cout x tiles] @ [tiles x C], accumulated over tile blocks in a fixed
  * order), dW += G^T dU G.
  *
  * Layout: x (or dY) is first copied into a zero-padded NHWC buffer whose channel
@@ -99,8 +99,8 @@ T512 static void store_tile_avx512(const float *y, float *dst, int64_t cs, int O
     }
 }
 
-/* gw[(l) cs + k] += dg[k 16 + l] for k < 9, l < lanes: the 9 weight-gradient
- * taps of 16 output channels, transposed in registers and added with one masked
+/* gw[l cs + k] += dg[k 16 + l] for k < 9, l < lanes: the 9 weight-gradient
+ * taps of 16 channels, transposed in registers and added with one masked
  * load/store per channel instead of 9 scalar adds (the same adds, same bits). */
 T512 static void add_filter_grad_avx512(const float *dg, float *gw, int64_t cs, int lanes) {
     __m512 r[16];
@@ -439,32 +439,29 @@ void dl_wino_forward(dl_graph *g, int m, const float *x, const float *w, const f
     wino_conv(&P, x, U, bias, y, 0, U + uf);
 }
 
-/* dw[co][c] += G^T dU[.][c][co] G, dU [nx][C][Cop]. */
-static void filter_grad(int m, const float *dU, int C, int Co, int Cop, float *gw) {
-#pragma omp parallel for schedule(static) if ((int64_t)C * Cop * 36 > DL_PAR_MIN)
-    for (int c = 0; c < C; c++) {
+/* dw[co][c] += G^T dU[.][co][c] G, dU [nx][Co][Cp] (the transposed weight-gradient
+ * product, so that 16 lanes are 16 input channels of one output channel: their
+ * 16 x 9 taps are 144 consecutive floats of dW, added in one sequential run; with
+ * lanes over output channels every tile wrote 16 lines 9 C floats apart). */
+static void filter_grad(int m, const float *dU, int C, int Co, int Cp, float *gw) {
+    const int64_t ds = xi_stride(Co, Cp);
+#pragma omp parallel for schedule(static) if ((int64_t)Co * Cp * 36 > DL_PAR_MIN)
+    for (int co = 0; co < Co; co++) {
         float dg[9 * 16] __attribute__((aligned(64)));
-        for (int c0 = 0; c0 < Co; c0 += 16) {
-            const float *src = dU + (int64_t)c * Cop + c0;
-#if HAVE_WK512
-            if (use_avx512())
-                m == 4 ? wk_filter_grad_tile_avx512(src, xi_stride(C, Cop), dg)
-                       : wk2_filter_grad_tile_avx512(src, xi_stride(C, Cop), dg);
-            else
-#endif
-                m == 4 ? wk_filter_grad_tile_generic(src, xi_stride(C, Cop), dg)
-                       : wk2_filter_grad_tile_generic(src, xi_stride(C, Cop), dg);
-            const int lanes = Co - c0 < 16 ? Co - c0 : 16;
+        for (int c0 = 0; c0 < C; c0 += 16) {
+            const float *src = dU + (int64_t)co * Cp + c0;
+            const int lanes = C - c0 < 16 ? C - c0 : 16;
+            float *d = gw + ((int64_t)co * C + c0) * 9;
 #if HAVE_WK512
             if (use_avx512()) {
-                add_filter_grad_avx512(dg, gw + ((int64_t)c0 * C + c) * 9, (int64_t)C * 9, lanes);
+                m == 4 ? wk_filter_grad_tile_avx512(src, ds, dg) : wk2_filter_grad_tile_avx512(src, ds, dg);
+                add_filter_grad_avx512(dg, d, 9, lanes);
                 continue;
             }
 #endif
-            for (int l = 0; l < lanes; l++) {
-                float *d = gw + ((int64_t)(c0 + l) * C + c) * 9;
-                for (int k = 0; k < 9; k++) d[k] += dg[k * 16 + l];
-            }
+            m == 4 ? wk_filter_grad_tile_generic(src, ds, dg) : wk2_filter_grad_tile_generic(src, ds, dg);
+            for (int l = 0; l < lanes; l++)
+                for (int k = 0; k < 9; k++) d[l * 9 + k] += dg[k * 16 + l];
         }
     }
 }
@@ -479,7 +476,7 @@ void dl_wino_backward(dl_graph *g, int m, const float *x, const float *w, const 
         const int OH = P.OH, OW = P.OW, Dw = m * P.tw;
         const int64_t vs = xi_stride(P.TB, P.Cp), zs = xi_stride(P.TB, P.Cop);
         const int64_t bandf = fl16(P.a * (int64_t)P.Wp * P.Cp) + fl16(m * (int64_t)Dw * P.Cop);
-        const size_t vf = P.nx * (size_t)vs, zf = P.nx * (size_t)zs, duf = P.nx * (size_t)xi_stride(C, P.Cop);
+        const size_t vf = P.nx * (size_t)vs, zf = P.nx * (size_t)zs, duf = P.nx * (size_t)xi_stride(Co, P.Cp);
         float *V = dl_graph_scratch(g, (vf + zf + duf + (size_t)omp_get_max_threads() * bandf) * sizeof(float));
         float *Z = V + vf, *dU = Z + zf, *bands = dU + duf;
         const int64_t rows = (int64_t)N * P.th, rpb = P.TB / P.tw;
@@ -502,13 +499,13 @@ void dl_wino_backward(dl_graph *g, int m, const float *x, const float *w, const 
                 }
             }
             }
-            /* dU[xi] (+)= V[xi]^T Z[xi]: blocks in order, so the sum order is fixed */
+            /* dU[xi] (+)= Z[xi]^T V[xi] ([Co x C]): blocks in order, so the sum order is fixed */
 #pragma omp parallel for schedule(static) if ((int64_t)nb * P.Cp * P.Cop * 36 > DL_PAR_MIN)
             for (int xi = 0; xi < P.nx; xi++)
-                dl_sgemm(1, 0, C, Co, nb, 1.0f, V + xi * vs, P.Cp, Z + xi * zs, P.Cop, r0 ? 1.0f : 0.0f,
-                         dU + xi * xi_stride(C, P.Cop), P.Cop);
+                dl_sgemm(1, 0, Co, C, nb, 1.0f, Z + xi * zs, P.Cop, V + xi * vs, P.Cp, r0 ? 1.0f : 0.0f,
+                         dU + xi * xi_stride(Co, P.Cp), P.Cp);
         }
-        filter_grad(m, dU, C, Co, P.Cop, gw);
+        filter_grad(m, dU, C, Co, P.Cp, gw);
     }
     if (gx) {
         /* dX = conv(dY, w rotated 180 degrees with in/out channels swapped, padding 2 - pad) */
