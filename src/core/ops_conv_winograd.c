@@ -99,17 +99,23 @@ T512 static void store_tile_avx512(const float *y, float *dst, int64_t cs, int O
     }
 }
 
-/* gw[l cs + k] += dg[k 16 + l] for k < 9, l < lanes: the 9 weight-gradient
- * taps of 16 channels, transposed in registers and added with one masked
- * load/store per channel instead of 9 scalar adds (the same adds, same bits). */
-T512 static void add_filter_grad_avx512(const float *dg, float *gw, int64_t cs, int lanes) {
-    __m512 r[16];
-    for (int k = 0; k < 9; k++) r[k] = _mm512_load_ps(dg + k * 16);
-    for (int k = 9; k < 16; k++) r[k] = _mm512_setzero_ps();
-    transpose16_regs(r); /* r[l]: the 9 taps of channel l in lanes 0..8 */
-    for (int l = 0; l < lanes; l++) {
-        float *d = gw + l * cs;
-        _mm512_mask_storeu_ps(d, 0x1FF, _mm512_add_ps(_mm512_maskz_loadu_ps(0x1FF, d), r[l]));
+/* d[l 9 + k] += dg[k 16 + l] for k < 9, l < lanes: the 9 weight-gradient taps
+ * of 16 input channels of one output channel, 9 lanes consecutive floats of dW,
+ * added as 9 full vectors gathered from dg in that order (the same adds, same
+ * bits as the scalar loop; per-channel masked 9-float stores, each overlapping
+ * the next one's load, ran at a fraction of this). */
+T512 static void add_filter_grad_avx512(const float *dg, float *d, int lanes) {
+    static const int32_t idx[144] __attribute__((aligned(64))) = {
+#define I9(l) (l), 16 + (l), 32 + (l), 48 + (l), 64 + (l), 80 + (l), 96 + (l), 112 + (l), 128 + (l)
+        I9(0), I9(1), I9(2),  I9(3),  I9(4),  I9(5),  I9(6),  I9(7),
+        I9(8), I9(9), I9(10), I9(11), I9(12), I9(13), I9(14), I9(15)
+#undef I9
+    };
+    const int n = 9 * lanes;
+    for (int j = 0; 16 * j < n; j++) {
+        const __mmask16 m = tail_mask(n - 16 * j);
+        const __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, _mm512_load_si512(idx + 16 * j), dg, 4);
+        _mm512_mask_storeu_ps(d + 16 * j, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, d + 16 * j), v));
     }
 }
 #else
@@ -455,7 +461,7 @@ static void filter_grad(int m, const float *dU, int C, int Co, int Cp, float *gw
 #if HAVE_WK512
             if (use_avx512()) {
                 m == 4 ? wk_filter_grad_tile_avx512(src, ds, dg) : wk2_filter_grad_tile_avx512(src, ds, dg);
-                add_filter_grad_avx512(dg, d, 9, lanes);
+                add_filter_grad_avx512(dg, d, lanes);
                 continue;
             }
 #endif
