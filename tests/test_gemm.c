@@ -262,7 +262,7 @@ static void test_isa_names(void **state)
  * N with a partial strip, both transposes of A, beta 0 and 1, 1 and 2 threads). */
 static void packed_b_body(void)
 {
-    static const int shapes[][3] = {{64, 512, 512}, {13, 48, 300}, {70, 100, 17}, {1, 16, 1}, {200, 64, 600}};
+    static const int shapes[][3] = {{64, 512, 512}, {13, 48, 300}, {70, 100, 17}, {1, 16, 1}, {200, 64, 600}, {20, 6, 40}};
     for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++)
         for (int ta = 0; ta < 2; ta++)
             for (int threads = 1; threads <= 2; threads++) {
@@ -281,6 +281,11 @@ static void packed_b_body(void)
                         const long off = dl_sgemm_bpack_offset(&L, k, j);
                         assert_true(off >= 0 && off < pf);
                         Bp[off] = B[(long)k * N + j];
+                        /* the promise the Winograd transforms rely on: 16 columns from a
+                         * multiple of 16 are consecutive (past N too, up to 16-aligned) */
+                        if (j % 16 == 0)
+                            for (int q = 1; q < 16; q++)
+                                assert_int_equal(dl_sgemm_bpack_offset(&L, k, j + q), off + q);
                     }
                 for (long i = 0; i < (long)M * N; i++) C1[i] = C2[i] = unif();
                 omp_set_num_threads(threads);

@@ -27,8 +27,8 @@ void dl_sgemm_bias(int trans_a, int trans_b, int M, int N, int K, float alpha, c
  * produces B itself (Winograd's filter transform) writes element (k, j) at
  * dl_sgemm_bpack_offset(&L, k, j) of a buffer of dl_sgemm_packed_b_floats(N, K)
  * floats, L from dl_sgemm_packed_b_layout(N, K, &L). Columns j .. j+15 of a row
- * are contiguous when j is a multiple of 16 (and 64-byte aligned when the buffer
- * is). The layout depends on the active kernel and the GEMM_KC tuning: pack and
+ * are contiguous when j is a multiple of 16, also past N up to the next multiple
+ * of 16 (the strips are at least 16 wide), and 64-byte aligned when the buffer is. The layout depends on the active kernel and the GEMM_KC tuning: pack and
  * multiply with the same settings. Results are the same bits as dl_sgemm. */
 typedef struct dl_sgemm_bpack {
     int K, kc, nr; /* K blocks of kc rows; strips of nr columns */

@@ -628,9 +628,17 @@ void dl_sgemm_bias(int trans_a, int trans_b, int M, int N, int K, float alpha, c
  * Layout (the one run_share packs into): K blocks of gemm_kc rows one after
  * the other, block p0 at p0 * npad (npad: N rounded up to the strip width NR);
  * inside a block of kc rows, strip s at s * kc * NR, row p of the strip at p * NR. */
+/* The register tile of a packed-B product: never narrower than 16 columns, so that
+ * 16 consecutive columns from a multiple of 16 always lie in one strip (the 8-wide
+ * AVX2 tile of N <= 8 would split them; its 16-wide neighbour masks the extra columns). */
+static const gemm_level *packed_level(const gemm_kernel *kr, int N)
+{
+    return level_for(kr, N < 16 ? 16 : N);
+}
+
 static long packed_npad(const gemm_kernel *kr, int N)
 {
-    const int nr = level_for(kr, N)->nr;
+    const int nr = packed_level(kr, N)->nr;
     return (long)(N + nr - 1) / nr * nr;
 }
 
@@ -644,7 +652,7 @@ void dl_sgemm_packed_b_layout(int N, int K, dl_sgemm_bpack *L)
 {
     gemm_init();
     const gemm_kernel *kr = kernel();
-    L->K = K, L->kc = gemm_kc, L->nr = level_for(kr, N)->nr, L->npad = packed_npad(kr, N);
+    L->K = K, L->kc = gemm_kc, L->nr = packed_level(kr, N)->nr, L->npad = packed_npad(kr, N);
 }
 
 void dl_sgemm_packed_b(int trans_a, int M, int N, int K, float alpha, const float *A, int lda,
@@ -657,7 +665,7 @@ void dl_sgemm_packed_b(int trans_a, int M, int N, int K, float alpha, const floa
     }
     gemm_init();
     const gemm_kernel *kr = kernel();
-    const gemm_level *lv = level_for(kr, N);
+    const gemm_level *lv = packed_level(kr, N);
     gemm_job J = {.kr = kr, .fn = lv->fn, .mr = lv->mr, .nr = lv->nr, .trans_a = trans_a,
                   .M = M, .N = N, .K = K, .alpha = alpha, .beta = beta, .A = A, .lda = lda,
                   .C = C, .ldc = ldc, .pack = 1, .bpre = Bp, .npad = packed_npad(kr, N)};
