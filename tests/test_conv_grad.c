@@ -56,6 +56,14 @@ static void test_conv2d(void **state) {
     dl_conv2d_set_block_floats(40); /* slices of a few pixels inside one image */
     conv_cases();
     dl_conv2d_set_block_floats(0);
+    /* The portable stride-2 im2col / col2im rows, on draws of their own stream
+     * (the shared stream is restored after: later checks keep their inputs). */
+    const dl_rng saved = g_rng;
+    dl_rng_init(&g_rng, 20261206, 2);
+    dl_conv2d_force_generic(1);
+    conv_cases();
+    dl_conv2d_force_generic(0);
+    g_rng = saved;
 }
 
 /* The same checks through Winograd F(4x4, 3x3) and F(2x2, 3x3) (dl_conv2d_set_algo): every 3x3

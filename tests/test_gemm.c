@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <omp.h>
+
 #include "dynlab/gemm.h"
 #include "testutil.h"
 
@@ -255,13 +257,56 @@ static void test_isa_names(void **state)
     assert_string_equal(dl_gemm_isa(), isa);
 }
 
+/* dl_sgemm_packed_b: B written element by element at dl_sgemm_bpack_offset
+ * must give the same bits as dl_sgemm on the plain B (K across several K blocks,
+ * N with a partial strip, both transposes of A, beta 0 and 1, 1 and 2 threads). */
+static void packed_b_body(void)
+{
+    static const int shapes[][3] = {{64, 512, 512}, {13, 48, 300}, {70, 100, 17}, {1, 16, 1}, {200, 64, 600}, {20, 6, 40}};
+    for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++)
+        for (int ta = 0; ta < 2; ta++)
+            for (int threads = 1; threads <= 2; threads++) {
+                const int M = shapes[si][0], N = shapes[si][1], K = shapes[si][2];
+                const long pf = dl_sgemm_packed_b_floats(N, K);
+                assert_true(pf >= (long)N * K);
+                float *A = malloc(sizeof(float) * M * K), *B = malloc(sizeof(float) * K * N);
+                float *Bp = calloc((size_t)pf, sizeof(float));
+                float *C1 = malloc(sizeof(float) * M * N), *C2 = malloc(sizeof(float) * M * N);
+                dl_sgemm_bpack L;
+                dl_sgemm_packed_b_layout(N, K, &L);
+                for (long i = 0; i < (long)M * K; i++) A[i] = unif();
+                for (int k = 0; k < K; k++)
+                    for (int j = 0; j < N; j++) {
+                        B[(long)k * N + j] = unif();
+                        const long off = dl_sgemm_bpack_offset(&L, k, j);
+                        assert_true(off >= 0 && off < pf);
+                        Bp[off] = B[(long)k * N + j];
+                        /* the promise the Winograd transforms rely on: 16 columns from a
+                         * multiple of 16 are consecutive (past N too, up to 16-aligned) */
+                        if (j % 16 == 0)
+                            for (int q = 1; q < 16; q++)
+                                assert_int_equal(dl_sgemm_bpack_offset(&L, k, j + q), off + q);
+                    }
+                for (long i = 0; i < (long)M * N; i++) C1[i] = C2[i] = unif();
+                omp_set_num_threads(threads);
+                const float beta = (float)(si % 2);
+                const int lda = ta ? M : K;
+                dl_sgemm(ta, 0, M, N, K, 0.5f, A, lda, B, N, beta, C1, N);
+                dl_sgemm_packed_b(ta, M, N, K, 0.5f, A, lda, Bp, beta, C2, N);
+                omp_set_num_threads(1);
+                assert_memory_equal(C1, C2, sizeof(float) * M * N);
+                free(A), free(B), free(Bp), free(C1), free(C2);
+            }
+}
+static void test_packed_b(void **state) { (void)state; each_isa(packed_b_body); }
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_isa_names),      cmocka_unit_test(test_degenerate),
         cmocka_unit_test(test_checker_catches_errors), cmocka_unit_test(test_edge_shapes),
         cmocka_unit_test(test_vector_shapes), cmocka_unit_test(test_random_shapes),
-        cmocka_unit_test(test_bias_shapes),
+        cmocka_unit_test(test_bias_shapes), cmocka_unit_test(test_packed_b),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

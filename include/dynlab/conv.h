@@ -44,6 +44,9 @@ int dl_conv2d_algo_parse(const char *s);
  * instead of the AVX-512 ones (on = 1). */
 void dl_conv2d_set_winograd_block_floats(int64_t n);
 void dl_conv2d_winograd_force_generic(int on);
+/* Tests only: the portable stride-2 im2col / col2im loops instead of the AVX-512
+ * kernels (on = 1). */
+void dl_conv2d_force_generic(int on);
 /* Tests only: the portable max-pool loops instead of the AVX-512 kernels (on = 1). */
 void dl_pool_force_generic(int on);
 

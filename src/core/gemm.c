@@ -440,6 +440,8 @@ typedef struct {
     long ldc;
     const float *bias; /* dl_sgemm_bias: row added to C before the first K block */
     int pack; /* op(B) goes through NR-wide strips */
+    const float *bpre; /* dl_sgemm_packed_b: op(B) already in strips (npad columns) */
+    long npad;
 } gemm_job;
 
 /* C rows = bias (dl_sgemm_bias with nothing to multiply). */
@@ -495,6 +497,16 @@ static void run_share(const gemm_job *J, int m0, int m1, int n0, int n1)
     float local[4096] __attribute__((aligned(64)));
     float *bpack = NULL;
     int pack = J->pack;
+    if (J->bpre) {
+        for (int j0 = n0; j0 < n1; j0 += gemm_nc) {
+            int nc = n1 - j0 < gemm_nc ? n1 - j0 : gemm_nc;
+            for (int p0 = 0; p0 < J->K; p0 += gemm_kc) {
+                int kc = J->K - p0 < gemm_kc ? J->K - p0 : gemm_kc;
+                run_tiles(J, p0, kc, j0, nc, J->bpre + (long)p0 * J->npad + (long)(j0 / J->nr) * kc * J->nr, m0, m1);
+            }
+        }
+        return;
+    }
     if (pack) {
         int kc = J->K < gemm_kc ? J->K : gemm_kc, nc = n1 - n0 < gemm_nc ? n1 - n0 : gemm_nc;
         size_t need = (size_t)((nc + J->nr - 1) / J->nr) * kc * J->nr;
@@ -522,45 +534,28 @@ static void tune_from_env(void)
     if ((e = getenv("DL_GEMM_PACK_M"))) gemm_pack_min_m = atol(e);
 }
 
-static void sgemm_impl(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A,
-                       int lda, const float *B, int ldb, float beta, const float *bias, float *C,
-                       int ldc)
+/* Replicas call dl_sgemm from several threads at once: read the environment once. */
+static void gemm_init(void)
 {
-    if (M <= 0 || N <= 0) return;
-    if (K <= 0 || alpha == 0.0f) {
-        if (bias)
-            fill_bias_rows(C, ldc, bias, M, N);
-        else
-            scale_c(M, N, beta, C, ldc);
-        return;
-    }
-    /* Replicas call dl_sgemm from several threads at once: read the environment once. */
     static pthread_once_t tuned = PTHREAD_ONCE_INIT;
     pthread_once(&tuned, tune_from_env);
-    const gemm_kernel *kr = kernel();
-    gemm_job J = {.kr = kr, .trans_a = trans_a, .trans_b = trans_b, .M = M, .N = N, .K = K,
-                  .alpha = alpha, .beta = beta, .A = A, .lda = lda, .B = B, .ldb = ldb,
-                  .C = C, .ldc = ldc, .bias = bias};
-    const gemm_level *lv = &kr->level[kr->nlevels - 1];
-    for (int l = 0; l < kr->nlevels - 1; l++)
-        if (N <= kr->level[l].nr) {
-            lv = &kr->level[l];
-            break;
-        }
-    J.fn = lv->fn;
-    J.mr = lv->mr;
-    J.nr = lv->nr;
-    long work = (long)M * N * K;
-    /* A plain B is read in place while it is small enough to stay in L1/L2
-     * (measured: unpacked wins up to 128x128, packing from 512x128 on), when
-     * so few rows use it that a copy cannot pay for itself (M <= 64: onelayer's
-     * weight gradient of the MLP projection, 32 x 128 x 4096, streams B once
-     * per 6 rows, and copying 2 MB to save that measured slower), or when it is one
-     * strip (N <= NR): its rows are then already what the kernel loads, and
-     * the copy only adds a pass over B (the weight-gradient GEMMs of narrow
-     * layers, B = x [tokens, 32]). */
-    J.pack = trans_b || ((long)K * N > gemm_pack_b && M > gemm_pack_min_m && N > J.nr);
+}
 
+/* The register tile a product with N columns runs on. */
+static const gemm_level *level_for(const gemm_kernel *kr, int N)
+{
+    for (int l = 0; l < kr->nlevels - 1; l++)
+        if (N <= kr->level[l].nr) return &kr->level[l];
+    return &kr->level[kr->nlevels - 1];
+}
+
+/* Rows [0, M) split over the threads (whole strips of columns or whole
+ * micro-tiles of rows); each thread packs what it uses. */
+static void run_job(const gemm_job *Jp)
+{
+    const gemm_job J = *Jp;
+    const int M = J.M, N = J.N;
+    long work = (long)M * N * J.K;
     int nthreads = 1;
     if (work >= gemm_par_work && !omp_in_parallel()) nthreads = omp_get_max_threads();
     if (nthreads <= 1) {
@@ -568,7 +563,7 @@ static void sgemm_impl(int trans_a, int trans_b, int M, int N, int K, float alph
         return;
     }
     /* Split columns (whole strips) when there are enough strips to balance,
-     * else rows (whole micro-tiles); each thread packs what it uses. */
+     * else rows (whole micro-tiles). */
     int strips = (N + J.nr - 1) / J.nr, mtiles = (M + J.mr - 1) / J.mr;
     int split_n = strips >= 4 * nthreads || (strips % nthreads == 0 && strips >= mtiles);
 #pragma omp parallel num_threads(nthreads)
@@ -584,6 +579,39 @@ static void sgemm_impl(int trans_a, int trans_b, int M, int N, int K, float alph
     }
 }
 
+static void sgemm_impl(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A,
+                       int lda, const float *B, int ldb, float beta, const float *bias, float *C,
+                       int ldc)
+{
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0 || alpha == 0.0f) {
+        if (bias)
+            fill_bias_rows(C, ldc, bias, M, N);
+        else
+            scale_c(M, N, beta, C, ldc);
+        return;
+    }
+    gemm_init();
+    const gemm_kernel *kr = kernel();
+    gemm_job J = {.kr = kr, .trans_a = trans_a, .trans_b = trans_b, .M = M, .N = N, .K = K,
+                  .alpha = alpha, .beta = beta, .A = A, .lda = lda, .B = B, .ldb = ldb,
+                  .C = C, .ldc = ldc, .bias = bias};
+    const gemm_level *lv = level_for(kr, N);
+    J.fn = lv->fn;
+    J.mr = lv->mr;
+    J.nr = lv->nr;
+    /* A plain B is read in place while it is small enough to stay in L1/L2
+     * (measured: unpacked wins up to 128x128, packing from 512x128 on), when
+     * so few rows use it that a copy cannot pay for itself (M <= 64: onelayer's
+     * weight gradient of the MLP projection, 32 x 128 x 4096, streams B once
+     * per 6 rows, and copying 2 MB to save that measured slower), or when it is one
+     * strip (N <= NR): its rows are then already what the kernel loads, and
+     * the copy only adds a pass over B (the weight-gradient GEMMs of narrow
+     * layers, B = x [tokens, 32]). */
+    J.pack = trans_b || ((long)K * N > gemm_pack_b && M > gemm_pack_min_m && N > J.nr);
+    run_job(&J);
+}
+
 void dl_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A,
               int lda, const float *B, int ldb, float beta, float *C, int ldc)
 {
@@ -594,4 +622,52 @@ void dl_sgemm_bias(int trans_a, int trans_b, int M, int N, int K, float alpha, c
                    int lda, const float *B, int ldb, const float *bias, float *C, int ldc)
 {
     sgemm_impl(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, 0.0f, bias, C, ldc);
+}
+
+/* ---- B packed by the caller ------------------------------------------------ *
+ * Layout (the one run_share packs into): K blocks of gemm_kc rows one after
+ * the other, block p0 at p0 * npad (npad: N rounded up to the strip width NR);
+ * inside a block of kc rows, strip s at s * kc * NR, row p of the strip at p * NR. */
+/* The register tile of a packed-B product: never narrower than 16 columns, so that
+ * 16 consecutive columns from a multiple of 16 always lie in one strip (the 8-wide
+ * AVX2 tile of N <= 8 would split them; its 16-wide neighbour masks the extra columns). */
+static const gemm_level *packed_level(const gemm_kernel *kr, int N)
+{
+    return level_for(kr, N < 16 ? 16 : N);
+}
+
+static long packed_npad(const gemm_kernel *kr, int N)
+{
+    const int nr = packed_level(kr, N)->nr;
+    return (long)(N + nr - 1) / nr * nr;
+}
+
+long dl_sgemm_packed_b_floats(int N, int K)
+{
+    gemm_init();
+    return packed_npad(kernel(), N) * (K > 0 ? K : 0);
+}
+
+void dl_sgemm_packed_b_layout(int N, int K, dl_sgemm_bpack *L)
+{
+    gemm_init();
+    const gemm_kernel *kr = kernel();
+    L->K = K, L->kc = gemm_kc, L->nr = packed_level(kr, N)->nr, L->npad = packed_npad(kr, N);
+}
+
+void dl_sgemm_packed_b(int trans_a, int M, int N, int K, float alpha, const float *A, int lda,
+                       const float *Bp, float beta, float *C, int ldc)
+{
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0 || alpha == 0.0f) {
+        scale_c(M, N, beta, C, ldc);
+        return;
+    }
+    gemm_init();
+    const gemm_kernel *kr = kernel();
+    const gemm_level *lv = packed_level(kr, N);
+    gemm_job J = {.kr = kr, .fn = lv->fn, .mr = lv->mr, .nr = lv->nr, .trans_a = trans_a,
+                  .M = M, .N = N, .K = K, .alpha = alpha, .beta = beta, .A = A, .lda = lda,
+                  .C = C, .ldc = ldc, .pack = 1, .bpre = Bp, .npad = packed_npad(kr, N)};
+    run_job(&J);
 }

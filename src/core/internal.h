@@ -218,6 +218,9 @@ void dl_avx512_acc(const float *x, float *y, int64_t n);
 void dl_avx512_maxpool2x2_row(const float *r0, const float *r1, int OW, int base, int W, float *y, int32_t *arg);
 void dl_avx512_maxpool3x3s2_row(const float *xp, int W, int h0, int pad, int ow_lo, int ow_hi, float *y,
                                 int32_t *arg);
+/* dst[i] = src[2 i] / dst[2 i] += src[i], i < n (stride-2 im2col / col2im rows). */
+void dl_avx512_gather_s2(const float *src, int n, float *dst);
+void dl_avx512_scatter_add_s2(const float *src, int n, float *dst);
 void dl_avx512_copy_rows(float *dst, int64_t dld, const float *src, int64_t sld, int64_t rows, int64_t n);
 void dl_avx512_gather_rows(float *dst, const float *table, const int *ids, int64_t n, int64_t D);
 void dl_avx512_scatter_add_rows(float *g, const float *dy, const int *ids, int64_t n, int64_t D, int64_t lo,

@@ -30,17 +30,103 @@ typedef struct bn_saved {
 /* Sum of one row: float vector partials of 64 summed in double, in a fixed order
  * (dl_sum_det's short-row case adds one double at a time, a serial chain that cost
  * 5% of the cnn-fmnist step). */
-static double row_sum(const float *x, int64_t S) {
+static inline float bn_affine(float x, float k, float o) { return x * k + o; }
+
+/* The per-row loops (one image's plane of one channel), compiled for AVX-512,
+ * AVX2 and the SSE2 baseline and picked from CPUID at load time, as vmath.c's
+ * kernels are (the release build has no -march: inside the ops' OpenMP loops
+ * these ran as 4-wide SSE, 4% of resnet-det's step and about a fifth of
+ * cnn-fmnist's). The same machine always runs the same clone, so results stay
+ * identical across thread counts. gcc only, as in vmath.c. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__) && \
+    !defined(DL_NO_CLONES)
+#define BN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define BN_CLONES
+#endif
+
+/* sum x: float partials of 64 values added in double (a serial double chain
+ * was 5% of cnn-fmnist; one dl_k_sum call per 64 values, 4%) */
+BN_CLONES static double bn_row_sum(const float *x, int64_t S) {
     double s = 0;
-    for (int64_t i = 0; i < S; i += 64) s += dl_k_sum(x + i, S - i < 64 ? S - i : 64);
+    for (int64_t i0 = 0; i0 < S; i0 += 64) {
+        const int64_t n = S - i0 < 64 ? S - i0 : 64;
+        float a = 0;
+#pragma omp simd reduction(+ : a)
+        for (int64_t i = 0; i < n; i++) a += x[i0 + i];
+        s += a;
+    }
     return s;
 }
 
-/* The normalised, scaled and shifted value; the backward of the fused ReLU
- * recomputes it (same expression, same bits) to know where y > 0, so it reads x
- * and dy but not y: per channel, x and dy of a cnn-fmnist layer (800 KB) stay in
- * L2 between the backward's two passes, x, dy and y (1.2 MB) would not. */
-static inline float bn_affine(float x, float k, float o) { return x * k + o; }
+/* sum (x - mu)^2 */
+BN_CLONES static float bn_row_sqdev(const float *xp, float mu, int64_t S) {
+    float a = 0;
+#pragma omp simd reduction(+ : a)
+    for (int64_t i = 0; i < S; i++) a += (xp[i] - mu) * (xp[i] - mu);
+    return a;
+}
+
+/* y = x k + o, or max(0, x k + o) */
+BN_CLONES static void bn_row_apply(const float *xp, float k, float o, float *yp, int64_t S, int relu) {
+    if (relu) {
+#pragma omp simd
+        for (int64_t i = 0; i < S; i++) {
+            const float v = bn_affine(xp[i], k, o);
+            yp[i] = v > 0.0f ? v : 0.0f;
+        }
+    } else {
+#pragma omp simd
+        for (int64_t i = 0; i < S; i++) yp[i] = xp[i] * k + o;
+    }
+}
+
+/* s[0] = sum dz, s[1] = sum dz (x - mu); dz = dy, or dy where the forward's
+ * x fk + fo > 0 (the ReLU's gradient folded in) */
+BN_CLONES static void bn_row_sums(const float *xp, const float *dp, float mu, float fk, float fo, int relu, int64_t S,
+                                  float *s) {
+    float a = 0, b = 0;
+    if (relu) {
+#pragma omp simd reduction(+ : a, b)
+        for (int64_t i = 0; i < S; i++) {
+            const float d = dp[i]; /* loaded unconditionally: a select, not a branch */
+            const float dz = bn_affine(xp[i], fk, fo) > 0.0f ? d : 0.0f;
+            a += dz;
+            b += dz * (xp[i] - mu);
+        }
+    } else {
+#pragma omp simd reduction(+ : a, b)
+        for (int64_t i = 0; i < S; i++) {
+            a += dp[i];
+            b += dp[i] * (xp[i] - mu);
+        }
+    }
+    s[0] = a, s[1] = b;
+}
+
+/* gx (=, or += unless fresh) k dz - k0 - (x - mu) kx (training-mode input gradient) */
+BN_CLONES static void bn_row_dx(const float *xp, const float *dp, float *gp, float k, float k0, float kx, float mu,
+                                float fk, float fo, int relu, int fresh, int64_t S) {
+    if (relu && fresh) {
+#pragma omp simd
+        for (int64_t i = 0; i < S; i++) {
+            const float d = dp[i];
+            gp[i] = k * (bn_affine(xp[i], fk, fo) > 0.0f ? d : 0.0f) - k0 - (xp[i] - mu) * kx;
+        }
+    } else if (relu) {
+#pragma omp simd
+        for (int64_t i = 0; i < S; i++) {
+            const float d = dp[i];
+            gp[i] += k * (bn_affine(xp[i], fk, fo) > 0.0f ? d : 0.0f) - k0 - (xp[i] - mu) * kx;
+        }
+    } else if (fresh) {
+#pragma omp simd
+        for (int64_t i = 0; i < S; i++) gp[i] = k * dp[i] - k0 - (xp[i] - mu) * kx;
+    } else {
+#pragma omp simd
+        for (int64_t i = 0; i < S; i++) gp[i] += k * dp[i] - k0 - (xp[i] - mu) * kx;
+    }
+}
 
 static void bn_dims(const dl_tensor *x, int64_t *N, int64_t *C, int64_t *S) {
     *N = x->shape[0], *C = x->shape[1], *S = 1;
@@ -67,24 +153,9 @@ static void bn_bwd(dl_graph *g, const dl_rec *r) {
         const float fk = (gamma ? gamma->data[c] : 1.0f) * rs, fo = (beta ? beta->data[c] : 0.0f) - mu * fk;
         double sdy = 0, sdyx = 0;
         for (int64_t n = 0; n < N; n++) {
-            const float *xp = xv + (n * C + c) * S, *dp = dy + (n * C + c) * S;
-            float a = 0, b = 0;
-            if (relu) { /* the ReLU's gradient folded in: dz = dy where y > 0 */
-#pragma omp simd reduction(+ : a, b)
-                for (int64_t i = 0; i < S; i++) {
-                    const float d = dp[i]; /* loaded unconditionally: a select, not a branch */
-                    const float dz = bn_affine(xp[i], fk, fo) > 0.0f ? d : 0.0f;
-                    a += dz;
-                    b += dz * (xp[i] - mu);
-                }
-            } else {
-#pragma omp simd reduction(+ : a, b)
-                for (int64_t i = 0; i < S; i++) {
-                    a += dp[i];
-                    b += dp[i] * (xp[i] - mu);
-                }
-            }
-            sdy += a, sdyx += b;
+            float ab[2];
+            bn_row_sums(xv + (n * C + c) * S, dy + (n * C + c) * S, mu, fk, fo, relu, S, ab);
+            sdy += ab[0], sdyx += ab[1];
         }
         sdyx *= rs; /* sum dy * xhat */
         if (gg) gg[c] += (float)sdyx;
@@ -93,30 +164,10 @@ static void bn_bwd(dl_graph *g, const dl_rec *r) {
         const float gm = gamma ? gamma->data[c] : 1.0f, k = gm * rs;
         if (sv->train) {
             const float mdy = (float)(sdy / M), mdyx = (float)(sdyx / M);
-            for (int64_t n = 0; n < N; n++) {
-                const float *xp = xv + (n * C + c) * S, *dp = dy + (n * C + c) * S;
-                float *gp = gx + (n * C + c) * S;
-                const float kx = k * rs * mdyx, k0 = k * mdy;
-                if (relu && fresh) {
-#pragma omp simd
-                    for (int64_t i = 0; i < S; i++) {
-                        const float d = dp[i];
-                        gp[i] = k * (bn_affine(xp[i], fk, fo) > 0.0f ? d : 0.0f) - k0 - (xp[i] - mu) * kx;
-                    }
-                } else if (relu) {
-#pragma omp simd
-                    for (int64_t i = 0; i < S; i++) {
-                        const float d = dp[i];
-                        gp[i] += k * (bn_affine(xp[i], fk, fo) > 0.0f ? d : 0.0f) - k0 - (xp[i] - mu) * kx;
-                    }
-                } else if (fresh) {
-#pragma omp simd
-                    for (int64_t i = 0; i < S; i++) gp[i] = k * dp[i] - k0 - (xp[i] - mu) * kx;
-                } else {
-#pragma omp simd
-                    for (int64_t i = 0; i < S; i++) gp[i] += k * dp[i] - k0 - (xp[i] - mu) * kx;
-                }
-            }
+            const float kx = k * rs * mdyx, k0 = k * mdy;
+            for (int64_t n = 0; n < N; n++)
+                bn_row_dx(xv + (n * C + c) * S, dy + (n * C + c) * S, gx + (n * C + c) * S, k, k0, kx, mu, fk, fo,
+                          relu, fresh, S);
         } else {
             for (int64_t n = 0; n < N; n++) {
                 const float *xp = xv + (n * C + c) * S, *dp = dy + (n * C + c) * S;
@@ -158,16 +209,10 @@ static dl_tensor *bn_impl(dl_graph *g, dl_tensor *x, dl_tensor *gamma, dl_tensor
         float mu, var;
         if (train) {
             double s = 0;
-            for (int64_t n = 0; n < N; n++) s += row_sum(xv + (n * C + c) * S, S);
+            for (int64_t n = 0; n < N; n++) s += bn_row_sum(xv + (n * C + c) * S, S);
             mu = (float)(s / M);
             double q = 0;
-            for (int64_t n = 0; n < N; n++) {
-                const float *xp = xv + (n * C + c) * S;
-                float a = 0;
-#pragma omp simd reduction(+ : a)
-                for (int64_t i = 0; i < S; i++) a += (xp[i] - mu) * (xp[i] - mu);
-                q += a;
-            }
+            for (int64_t n = 0; n < N; n++) q += bn_row_sqdev(xv + (n * C + c) * S, mu, S);
             var = (float)(q / M);
             if (update) {
                 running_mean->data[c] = (1.0f - momentum) * running_mean->data[c] + momentum * mu;
@@ -181,20 +226,7 @@ static dl_tensor *bn_impl(dl_graph *g, dl_tensor *x, dl_tensor *gamma, dl_tensor
         mean[c] = mu, rstd[c] = rs;
         const float gm = gamma ? gamma->data[c] : 1.0f, bt = beta ? beta->data[c] : 0.0f;
         const float k = gm * rs, o = bt - mu * k;
-        for (int64_t n = 0; n < N; n++) {
-            const float *xp = xv + (n * C + c) * S;
-            float *yp = y + (n * C + c) * S;
-            if (relu) {
-#pragma omp simd
-                for (int64_t i = 0; i < S; i++) {
-                    const float v = bn_affine(xp[i], k, o);
-                    yp[i] = v > 0.0f ? v : 0.0f;
-                }
-            } else {
-#pragma omp simd
-                for (int64_t i = 0; i < S; i++) yp[i] = xp[i] * k + o;
-            }
-        }
+        for (int64_t n = 0; n < N; n++) bn_row_apply(xv + (n * C + c) * S, k, o, y + (n * C + c) * S, S, relu);
     }
     dl_rec *r = dl_record(g, bn_bwd, out, x, gamma, beta);
     if (r) {

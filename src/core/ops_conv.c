@@ -28,6 +28,15 @@ static int64_t col_floats = 1 << 20;
 void dl_conv2d_set_block_floats(int64_t n) { col_floats = n > 0 ? n : 1 << 20; }
 #define PER_IMAGE_MIN 512
 
+/* Stride-2 rows through the AVX-512 gather / scatter-add (vmath_pool_avx512.c). */
+static int im2col_force_generic = 0;
+void dl_conv2d_force_generic(int on) { im2col_force_generic = on ? 1 : 0; }
+static int s2_avx512(void) {
+    static int have = -1; /* the CPU's answer never changes: a benign race */
+    if (have < 0) have = dl_have_avx512();
+    return have && !im2col_force_generic;
+}
+
 typedef struct conv_geom {
     int N, C, H, W, Cout, KH, KW, OH, OW, s, p, d, groups, Cg, Coutg, K;
     int64_t HW, OHW;
@@ -149,7 +158,10 @@ static void im2col_row(const conv_geom *G, const float *xp, int kh, int kw, int 
     if (hi > ow1) hi = ow1;
     if (hi < lo) hi = lo;
     for (int ow = ow0; ow < lo; ow++) out[ow - ow0] = 0.0f;
-    for (int ow = lo; ow < hi; ow++) out[ow - ow0] = row[ow * G->s + off];
+    if (G->s == 2 && hi > lo && s2_avx512())
+        dl_avx512_gather_s2(row + lo * 2 + off, hi - lo, out + (lo - ow0));
+    else
+        for (int ow = lo; ow < hi; ow++) out[ow - ow0] = row[ow * G->s + off];
     for (int ow = hi; ow < ow1; ow++) out[ow - ow0] = 0.0f;
 }
 
@@ -168,6 +180,10 @@ static void col2im_row(const conv_geom *G, float *gp, int kh, int kw, int oh, in
     int lo = off >= 0 ? 0 : (-off + G->s - 1) / G->s, hi = G->W - off > 0 ? (G->W - off + G->s - 1) / G->s : 0;
     if (lo < ow0) lo = ow0;
     if (hi > ow1) hi = ow1;
+    if (G->s == 2 && hi > lo && s2_avx512()) {
+        dl_avx512_scatter_add_s2(in + (lo - ow0), hi - lo, row + lo * 2 + off);
+        return;
+    }
     for (int ow = lo; ow < hi; ow++) row[ow * G->s + off] += in[ow - ow0];
 }
 
@@ -258,8 +274,14 @@ static void conv_bwd(dl_graph *g, const dl_rec *r) {
     const size_t dyf = G.per_image ? 0 : (size_t)G.Coutg * G.cols;
     /* A weight gradient with few columns (K = C/groups KH KW, e.g. 9 for a 3x3 kernel
      * on one input channel) runs transposed, dW^T[K, Cout_g] = col dY^T, so the
-     * GEMM's wide register tile spans the output channels instead of K. */
-    const int small_k = G.K < 16 && G.Coutg > G.K;
+     * GEMM's wide register tile spans the output channels instead of K. So does
+     * one whose columns outnumber the output channels by enough that packing
+     * dY^T (Cout_g rows) instead of col^T (K rows) saves more than the K x Cout_g
+     * transposed add costs: resnet-det's 7x7/2 stem (K = 147, 64 channels: the
+     * col^T pack was a second pass over 38 MB of columns) and its 3x3/2 layers
+     * with 128 and 256 channels (K = 576, 1152). */
+    const int small_k = (G.K < 16 && G.Coutg > G.K) ||
+                        (G.K > G.Coutg && (int64_t)G.K * G.Coutg < G.cols * (int64_t)(G.K - G.Coutg));
     const size_t wtf = small_k ? (size_t)G.K * G.Coutg : 0;
     float *scr = colf + dyf + wtf ? dl_graph_scratch(g, (colf + dyf + wtf) * sizeof(float)) : NULL;
     float *col = scr, *dym = scr + colf, *wt = scr + colf + dyf;

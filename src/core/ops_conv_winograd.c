@@ -12,8 +12,8 @@
  *   y tile        = A^T M[.][t][co] A
  * Backward data is the same algorithm on dY with the filters rotated by 180
  * degrees and their channel axes swapped (padding 2 - p, output H x W, added to dX).
- * Backward weights: Z[xi][t][co] = (A dY_t A^T)[xi], dU[xi] = V[xi]^T Z[xi] (36
- * GEMMs [C x tiles] @ [tiles x Cout], accumulated over tile blocks in a fixed
+ * Backward weights: Z[xi][t][co] = (A dY_t A^T)[xi], dU[xi] = Z[xi]^T V[xi] (36
+ * GEMMs [Cout x tiles] @ [tiles x C], accumulated over tile blocks in a fixed
  * order), dW += G^T dU G.
  *
  * Layout: x (or dY) is first copied into a zero-padded NHWC buffer whose channel
@@ -98,6 +98,26 @@ T512 static void store_tile_avx512(const float *y, float *dst, int64_t cs, int O
         }
     }
 }
+
+/* d[l 9 + k] += dg[k 16 + l] for k < 9, l < lanes: the 9 weight-gradient taps
+ * of 16 input channels of one output channel, 9 lanes consecutive floats of dW,
+ * added as 9 full vectors gathered from dg in that order (the same adds, same
+ * bits as the scalar loop; per-channel masked 9-float stores, each overlapping
+ * the next one's load, ran at a fraction of this). */
+T512 static void add_filter_grad_avx512(const float *dg, float *d, int lanes) {
+    static const int32_t idx[144] __attribute__((aligned(64))) = {
+#define I9(l) (l), 16 + (l), 32 + (l), 48 + (l), 64 + (l), 80 + (l), 96 + (l), 112 + (l), 128 + (l)
+        I9(0), I9(1), I9(2),  I9(3),  I9(4),  I9(5),  I9(6),  I9(7),
+        I9(8), I9(9), I9(10), I9(11), I9(12), I9(13), I9(14), I9(15)
+#undef I9
+    };
+    const int n = 9 * lanes;
+    for (int j = 0; 16 * j < n; j++) {
+        const __mmask16 m = tail_mask(n - 16 * j);
+        const __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, _mm512_load_si512(idx + 16 * j), dg, 4);
+        _mm512_mask_storeu_ps(d + 16 * j, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, d + 16 * j), v));
+    }
+}
 #else
 #define HAVE_WK512 0
 #endif
@@ -164,6 +184,16 @@ static size_t fl16(int64_t n) { return (size_t)((n + 15) / 16 * 16); } /* 64-byt
  * block, so the 36 streams a tile transform reads or writes fall in different L1
  * sets (a multiple of 4 KB would put them all in one). */
 static int64_t xi_stride(int64_t tb, int cp) { return tb * cp / 1024 * 1024 + 1024 + 16; }
+
+/* Distance between the transformed filter matrices U[xi] [K x N] (K = C, N = Co
+ * forward; K = Co, N = C for the input gradient). The filter transform writes
+ * them straight into dl_sgemm's packed-B layout (dl_sgemm_packed_b), so the
+ * GEMMs read contiguous strips with no packing pass of their own: at M = 64
+ * tiles per GEMM, packing U inside each call cost as much as it saved, and
+ * reading it in place (rows 2 KB apart on 512 channels) ran the kernels 30%
+ * slower (perf of resnet-det's layer 4, docs/benchmarks.md). Same spacing
+ * trick as xi_stride. */
+static int64_t u_stride(int K, int N) { return dl_sgemm_packed_b_floats(N, K) / 1024 * 1024 + 1024 + 16; }
 
 static void plan(wplan *P, int m, int N, int C, int H, int W, int Co, int pad) {
     P->N = N, P->C = C, P->H = H, P->W = W, P->Co = Co, P->pad = pad;
@@ -279,47 +309,62 @@ static void filter_tile(int m, const float *g, int64_t gs, int rot, float *U, in
     WK_CALL(m, filter_tile, g, gs, rot, U, us);
 }
 
-/* Input channels per transposed chunk of the forward filter transform: the
- * chunk [9 nc][Cop] stays in L2 (about 128 KB). */
-static int fwd_chunk(int Cop) {
-    const int nc = 32768 / (9 * Cop);
-    return nc < 1 ? 1 : nc;
-}
+/* Input channels per transposed chunk of the forward filter transform. */
+#define FWD_CB 16
 
-/* Forward filters: U[xi][c][co] (row stride Cop) from w [Co][C][3][3], via
- * [9 nc][Cop] transposes of nc input channels at a time (tmp: 9 nc Cop floats per
- * thread) so each transform reads 16 filters as contiguous vectors. (A whole
- * transposed copy of w first was a 2 x |w| memory pass more: about 1.5 ms on
- * 512-channel layers.) */
+/* Forward filters: U[xi][c][co] (packed B of [C x Co]) from w [Co][C][3][3], per
+ * block of 32 output channels (one packed strip of the 6x32 kernel: each store of
+ * the two 16-lane halves then fills whole cache lines, and the rows of a strip are
+ * written in order), via [9 FWD_CB][32] register transposes of FWD_CB input
+ * channels at a time (tmp: 9 FWD_CB 32 floats per thread, in L1): 32 sequential
+ * streams of w in, one strip out. (Chunks of input channels over all output
+ * channels wrote U all over its strips; a whole transposed copy of w first was a
+ * 2 x |w| memory pass more.) */
 static void filter_transform_fwd(int m, const float *w, int Co, int C, int Cop, float *tmp, float *U) {
-    const int nc = fwd_chunk(Cop), nchunk = (C + nc - 1) / nc;
+    const int64_t us = u_stride(C, Co);
+    const int nblk = (Co + 31) / 32;
+    dl_sgemm_bpack L;
+    dl_sgemm_packed_b_layout(Co, C, &L);
 #pragma omp parallel for schedule(static) if ((int64_t)C * Cop * 36 > DL_PAR_MIN)
-    for (int q = 0; q < nchunk; q++) {
-        const int c0 = q * nc, n = C - c0 < nc ? C - c0 : nc;
-        float *t = tmp + (int64_t)omp_get_thread_num() * fl16(9 * (int64_t)nc * Cop);
-        to_lanes(w + (int64_t)c0 * 9, (int64_t)C * 9, Co, 9 * n, 1, 0, Cop, t);
-        for (int c = 0; c < n; c++)
-            for (int l0 = 0; l0 < Cop; l0 += 16)
-                filter_tile(m, t + (int64_t)c * 9 * Cop + l0, Cop, 0, U + (int64_t)(c0 + c) * Cop + l0,
-                            xi_stride(C, Cop));
+    for (int b = 0; b < nblk; b++) {
+        const int o0 = 32 * b, rows = Co - o0 < 32 ? Co - o0 : 32;
+        float *t = tmp + (int64_t)omp_get_thread_num() * 9 * FWD_CB * 32;
+        for (int c0 = 0; c0 < C; c0 += FWD_CB) {
+            const int n = C - c0 < FWD_CB ? C - c0 : FWD_CB;
+            to_lanes(w + ((int64_t)o0 * C + c0) * 9, (int64_t)C * 9, rows, 9 * n, 1, 0, 32, t);
+            for (int c = 0; c < n; c++)
+                for (int h = 0; h < 32 && o0 + h < Cop; h += 16)
+                    filter_tile(m, t + (int64_t)c * 9 * 32 + h, 32, 0, U + dl_sgemm_bpack_offset(&L, c0 + c, o0 + h),
+                                us);
+        }
     }
 }
 
-/* Input-gradient filters: U[xi][co][c] (row stride Cp) from w [Co][C][3][3]
- * rotated by 180 degrees, via one [9][Cp] transpose per output channel (tmp:
- * 9 Cp floats per thread). */
+/* Input-gradient filters: U[xi][co][c] (packed B of [Co x C]) from w [Co][C][3][3]
+ * rotated by 180 degrees, per 32-channel packed strip of c as the forward (rows
+ * co of the strip written in order, each store filling whole lines): per output
+ * channel, its 32 x 9 taps of the strip's input channels (contiguous in w) are
+ * register-transposed into tmp [9][32] (9 32 floats per thread). (One transpose
+ * of all C channels per output channel, then the strips, wrote U all over.) */
 static void filter_transform_bwd(int m, const float *w, int Co, int C, int Cp, float *tmp, float *U) {
+    const int64_t us = u_stride(Co, C);
+    const int nblk = (C + 31) / 32;
+    dl_sgemm_bpack L;
+    dl_sgemm_packed_b_layout(C, Co, &L);
 #pragma omp parallel for schedule(static) if ((int64_t)Co * Cp * 36 > DL_PAR_MIN)
-    for (int co = 0; co < Co; co++) {
-        float *t = tmp + (int64_t)omp_get_thread_num() * 9 * Cp;
-        to_lanes(w + (int64_t)co * C * 9, 9, C, 9, 1, 0, Cp, t);
-        for (int l0 = 0; l0 < Cp; l0 += 16)
-            filter_tile(m, t + l0, Cp, 1, U + (int64_t)co * Cp + l0, xi_stride(Co, Cp));
+    for (int b = 0; b < nblk; b++) {
+        const int c0 = 32 * b, n = C - c0 < 32 ? C - c0 : 32;
+        float *t = tmp + (int64_t)omp_get_thread_num() * 9 * 32;
+        for (int co = 0; co < Co; co++) {
+            to_lanes(w + ((int64_t)co * C + c0) * 9, 9, n, 9, 1, 0, 32, t);
+            for (int h = 0; h < 32 && c0 + h < Cp; h += 16)
+                filter_tile(m, t + h, 32, 1, U + dl_sgemm_bpack_offset(&L, co, c0 + h), us);
+        }
     }
 }
 
 /* out [N, Co, OH, OW] = (or +=) conv of x with pre-transformed filters U
- * [36][C][Cop] (+ bias); scr holds one band per thread and one block's V and M. */
+ * [36] x packed [C x Co] (+ bias); scr holds one band per thread and one block's V and M. */
 static void wino_conv(const wplan *P, const float *x, const float *U, const float *bias, float *out, int accumulate,
                       float *scr) {
     const int64_t vs = xi_stride(P->TB, P->Cp), ms = xi_stride(P->TB, P->Cop), per = (int64_t)P->th * P->tw;
@@ -346,8 +391,8 @@ static void wino_conv(const wplan *P, const float *x, const float *U, const floa
         }
 #pragma omp parallel for schedule(static) if ((int64_t)nb * P->Cp * P->Cop * 36 > DL_PAR_MIN)
         for (int xi = 0; xi < P->nx; xi++)
-            dl_sgemm(0, 0, nb, P->Co, P->C, 1.0f, V + xi * vs, P->Cp, U + xi * xi_stride(P->C, P->Cop), P->Cop, 0.0f,
-                     M + xi * ms, P->Cop);
+            dl_sgemm_packed_b(0, nb, P->Co, P->C, 1.0f, V + xi * vs, P->Cp, U + xi * u_stride(P->C, P->Co), 0.0f,
+                              M + xi * ms, P->Cop);
 #pragma omp parallel for schedule(static) if ((int64_t)nb * 36 * P->Cop > DL_PAR_MIN)
         for (int i = 0; i < nb; i++) {
             const int64_t t = t0 + i;
@@ -393,33 +438,36 @@ void dl_wino_forward(dl_graph *g, int m, const float *x, const float *w, const f
                      int Co, int pad, float *y) {
     wplan P;
     plan(&P, m, N, C, H, W, Co, pad);
-    const size_t uf = P.nx * (size_t)xi_stride(C, P.Cop), cf = conv_scratch_floats(&P);
-    const size_t tf = (size_t)omp_get_max_threads() * fl16(9 * (int64_t)fwd_chunk(P.Cop) * P.Cop);
+    const size_t uf = P.nx * (size_t)u_stride(C, Co), cf = conv_scratch_floats(&P);
+    const size_t tf = (size_t)omp_get_max_threads() * 9 * FWD_CB * 32;
     float *U = dl_graph_scratch(g, (uf + (cf > tf ? cf : tf)) * sizeof(float));
     filter_transform_fwd(m, w, Co, C, P.Cop, U + uf, U); /* the transpose's space is reused by wino_conv */
     wino_conv(&P, x, U, bias, y, 0, U + uf);
 }
 
-/* dw[co][c] += G^T dU[.][c][co] G, dU [nx][C][Cop]. */
-static void filter_grad(int m, const float *dU, int C, int Co, int Cop, float *gw) {
-#pragma omp parallel for schedule(static) if ((int64_t)C * Cop * 36 > DL_PAR_MIN)
-    for (int c = 0; c < C; c++) {
+/* dw[co][c] += G^T dU[.][co][c] G, dU [nx][Co][Cp] (the transposed weight-gradient
+ * product, so that 16 lanes are 16 input channels of one output channel: their
+ * 16 x 9 taps are 144 consecutive floats of dW, added in one sequential run; with
+ * lanes over output channels every tile wrote 16 lines 9 C floats apart). */
+static void filter_grad(int m, const float *dU, int C, int Co, int Cp, float *gw) {
+    const int64_t ds = xi_stride(Co, Cp);
+#pragma omp parallel for schedule(static) if ((int64_t)Co * Cp * 36 > DL_PAR_MIN)
+    for (int co = 0; co < Co; co++) {
         float dg[9 * 16] __attribute__((aligned(64)));
-        for (int c0 = 0; c0 < Co; c0 += 16) {
-            const float *src = dU + (int64_t)c * Cop + c0;
+        for (int c0 = 0; c0 < C; c0 += 16) {
+            const float *src = dU + (int64_t)co * Cp + c0;
+            const int lanes = C - c0 < 16 ? C - c0 : 16;
+            float *d = gw + ((int64_t)co * C + c0) * 9;
 #if HAVE_WK512
-            if (use_avx512())
-                m == 4 ? wk_filter_grad_tile_avx512(src, xi_stride(C, Cop), dg)
-                       : wk2_filter_grad_tile_avx512(src, xi_stride(C, Cop), dg);
-            else
-#endif
-                m == 4 ? wk_filter_grad_tile_generic(src, xi_stride(C, Cop), dg)
-                       : wk2_filter_grad_tile_generic(src, xi_stride(C, Cop), dg);
-            const int lanes = Co - c0 < 16 ? Co - c0 : 16;
-            for (int l = 0; l < lanes; l++) {
-                float *d = gw + ((int64_t)(c0 + l) * C + c) * 9;
-                for (int k = 0; k < 9; k++) d[k] += dg[k * 16 + l];
+            if (use_avx512()) {
+                m == 4 ? wk_filter_grad_tile_avx512(src, ds, dg) : wk2_filter_grad_tile_avx512(src, ds, dg);
+                add_filter_grad_avx512(dg, d, lanes);
+                continue;
             }
+#endif
+            m == 4 ? wk_filter_grad_tile_generic(src, ds, dg) : wk2_filter_grad_tile_generic(src, ds, dg);
+            for (int l = 0; l < lanes; l++)
+                for (int k = 0; k < 9; k++) d[l * 9 + k] += dg[k * 16 + l];
         }
     }
 }
@@ -434,7 +482,7 @@ void dl_wino_backward(dl_graph *g, int m, const float *x, const float *w, const 
         const int OH = P.OH, OW = P.OW, Dw = m * P.tw;
         const int64_t vs = xi_stride(P.TB, P.Cp), zs = xi_stride(P.TB, P.Cop);
         const int64_t bandf = fl16(P.a * (int64_t)P.Wp * P.Cp) + fl16(m * (int64_t)Dw * P.Cop);
-        const size_t vf = P.nx * (size_t)vs, zf = P.nx * (size_t)zs, duf = P.nx * (size_t)xi_stride(C, P.Cop);
+        const size_t vf = P.nx * (size_t)vs, zf = P.nx * (size_t)zs, duf = P.nx * (size_t)xi_stride(Co, P.Cp);
         float *V = dl_graph_scratch(g, (vf + zf + duf + (size_t)omp_get_max_threads() * bandf) * sizeof(float));
         float *Z = V + vf, *dU = Z + zf, *bands = dU + duf;
         const int64_t rows = (int64_t)N * P.th, rpb = P.TB / P.tw;
@@ -457,20 +505,20 @@ void dl_wino_backward(dl_graph *g, int m, const float *x, const float *w, const 
                 }
             }
             }
-            /* dU[xi] (+)= V[xi]^T Z[xi]: blocks in order, so the sum order is fixed */
+            /* dU[xi] (+)= Z[xi]^T V[xi] ([Co x C]): blocks in order, so the sum order is fixed */
 #pragma omp parallel for schedule(static) if ((int64_t)nb * P.Cp * P.Cop * 36 > DL_PAR_MIN)
             for (int xi = 0; xi < P.nx; xi++)
-                dl_sgemm(1, 0, C, Co, nb, 1.0f, V + xi * vs, P.Cp, Z + xi * zs, P.Cop, r0 ? 1.0f : 0.0f,
-                         dU + xi * xi_stride(C, P.Cop), P.Cop);
+                dl_sgemm(1, 0, Co, C, nb, 1.0f, Z + xi * zs, P.Cop, V + xi * vs, P.Cp, r0 ? 1.0f : 0.0f,
+                         dU + xi * xi_stride(Co, P.Cp), P.Cp);
         }
-        filter_grad(m, dU, C, Co, P.Cop, gw);
+        filter_grad(m, dU, C, Co, P.Cp, gw);
     }
     if (gx) {
         /* dX = conv(dY, w rotated 180 degrees with in/out channels swapped, padding 2 - pad) */
         wplan Q;
         plan(&Q, m, N, Co, H + 2 * pad - 2, W + 2 * pad - 2, C, 2 - pad);
-        const size_t uf = Q.nx * (size_t)xi_stride(Co, Q.Cop), cf = conv_scratch_floats(&Q);
-        const size_t tf = (size_t)omp_get_max_threads() * fl16(9 * (int64_t)Q.Cop);
+        const size_t uf = Q.nx * (size_t)u_stride(Co, C), cf = conv_scratch_floats(&Q);
+        const size_t tf = (size_t)omp_get_max_threads() * 9 * 32;
         float *U = dl_graph_scratch(g, (uf + (cf > tf ? cf : tf)) * sizeof(float));
         filter_transform_bwd(m, w, Co, C, Q.Cop, U + uf, U);
         wino_conv(&Q, dy, U, NULL, gx, !gx_fresh, U + uf);

@@ -77,7 +77,41 @@ T512 void dl_avx512_maxpool3x3s2_row(const float *xp, int W, int h0, int pad, in
         if (arg) _mm512_mask_storeu_epi32(arg + ow, kout, bi);
     }
 }
+
+/* Stride-2 rows of im2col / col2im (ops_conv.c: the stride-2 convolutions of
+ * resnet-det): dst[i] = src[2 i], and dst[2 i] += src[i], for i < n, 16 at a
+ * time with one two-source permute; masked, so nothing past src[2 n - 2] (or
+ * dst[2 n - 2]) is read or written. Same values and adds as the scalar loops. */
+T512 void dl_avx512_gather_s2(const float *src, int n, float *dst) {
+    const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    for (int i = 0; i < n; i += 16) {
+        const int k = n - i < 16 ? n - i : 16, used = 2 * k - 1; /* src elements spanned */
+        const __mmask16 klo = (__mmask16)(used >= 16 ? 0xFFFF : (1u << used) - 1);
+        const __mmask16 khi = (__mmask16)(used > 16 ? (1u << (used - 16)) - 1 : 0);
+        const __m512 a0 = _mm512_maskz_loadu_ps(klo, src + 2 * i), a1 = _mm512_maskz_loadu_ps(khi, src + 2 * i + 16);
+        _mm512_mask_storeu_ps(dst + i, (__mmask16)(k == 16 ? 0xFFFF : (1u << k) - 1), _mm512_permutex2var_ps(a0, ev, a1));
+    }
+}
+
+T512 void dl_avx512_scatter_add_s2(const float *src, int n, float *dst) {
+    /* lane 2j of the low half takes src[j], of the high half src[8 + j] */
+    const __m512i lo = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+    const __m512i hi = _mm512_add_epi32(lo, _mm512_set1_epi32(8));
+    for (int i = 0; i < n; i += 16) {
+        const int k = n - i < 16 ? n - i : 16, used = 2 * k - 1;
+        const __mmask16 even = 0x5555;
+        const __mmask16 klo = (__mmask16)(even & (used >= 16 ? 0xFFFF : (1u << used) - 1));
+        const __mmask16 khi = (__mmask16)(even & (used > 16 ? (1u << (used - 16)) - 1 : 0));
+        const __m512 v = _mm512_maskz_loadu_ps((__mmask16)(k == 16 ? 0xFFFF : (1u << k) - 1), src + i);
+        float *d = dst + 2 * i;
+        _mm512_mask_storeu_ps(d, klo, _mm512_add_ps(_mm512_maskz_loadu_ps(klo, d), _mm512_permutexvar_ps(lo, v)));
+        _mm512_mask_storeu_ps(d + 16, khi,
+                              _mm512_add_ps(_mm512_maskz_loadu_ps(khi, d + 16), _mm512_permutexvar_ps(hi, v)));
+    }
+}
 #else
+void dl_avx512_gather_s2(const float *src, int n, float *dst) { (void)src, (void)n, (void)dst; }
+void dl_avx512_scatter_add_s2(const float *src, int n, float *dst) { (void)src, (void)n, (void)dst; }
 void dl_avx512_maxpool3x3s2_row(const float *xp, int W, int h0, int pad, int ow_lo, int ow_hi, float *y,
                                 int32_t *arg) {
     (void)xp, (void)W, (void)h0, (void)pad, (void)ow_lo, (void)ow_hi, (void)y, (void)arg;
