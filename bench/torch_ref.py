@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch_conv_ref import CONV_WORKLOADS, run_conv
 
 WORKLOADS = {
-    # name: vocab, seq T, d_model, heads, layers, batch   (issue 3 table)
+    # name: vocab, seq T, d_model, heads, layers, batch   (docs/benchmarks.md)
     "onelayer": (8, 16, 32, 2, 1, 256),
     "gpt-tiny": (256, 64, 128, 4, 2, 16),
     "gpt-small": (512, 128, 256, 8, 4, 8),

@@ -1,4 +1,4 @@
-/* Training-step workloads for `dynlab bench` (issue 3 table). Compiled into
+/* Training-step workloads for `dynlab bench` (docs/benchmarks.md). Compiled into
  * the dynlab program through tools/cmd_bench.c. */
 
 #include "workloads.h"
@@ -12,7 +12,7 @@
 #include "dynlab/nn.h"
 #include "dynlab/optim.h"
 
-/* issue 3: name, vocab, seq T, d_model, heads, layers, batch */
+/* name, vocab, seq T, d_model, heads, layers, batch */
 const bench_workload bench_workloads[] = {
     {"onelayer", 8, 16, 32, 2, 1, 256},
     {"gpt-tiny", 256, 64, 128, 4, 2, 16},

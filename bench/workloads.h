@@ -1,4 +1,4 @@
-/* The three training-step workloads of the performance issue (issue 3):
+/* The three transformer training-step workloads (docs/benchmarks.md):
  * token embedding + learned positions, pre-LN blocks (causal multi-head
  * attention, GELU MLP of width 4d), final layernorm, linear head without
  * bias, mean cross-entropy over all positions, AdamW (lr 1e-3), fixed random

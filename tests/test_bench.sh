@@ -1,7 +1,7 @@
 #!/bin/bash
 # `dynlab bench`: help and usage errors (--replicas that does not divide a batch among them),
 # one JSON line per workload with the
-# issue-3 keys, zero arena/tape heap allocations per step after the first,
+# benchmark keys, zero arena/tape heap allocations per step after the first,
 # peak RSS within 1.5x of params+grads+AdamW state+activations (gpt-tiny here;
 # docs/benchmarks.md has gpt-small), and the sgemm table's JSON.
 set -u

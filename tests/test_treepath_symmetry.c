@@ -1,5 +1,5 @@
-/* treepath: the exact zero-init symmetry invariant (spec A §3.5 P6, issue 7
- * claim 5). With batches closed under the affine group x -> ax+b mod S
+/* treepath: the exact zero-init symmetry invariant (docs/papers/treepath.md,
+ * claim C5). With batches closed under the affine group x -> ax+b mod S
  * (sharply 2-transitive), the SGD iterates of B stay in span{I, J}: all
  * diagonal entries equal, all off-diagonal entries equal. Checked to float
  * rounding (relative defect <= 1e-5) over training; random minibatches must

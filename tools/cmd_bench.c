@@ -1,4 +1,4 @@
-/* `dynlab bench`: time warm training steps of the issue-3 workloads, and the
+/* `dynlab bench`: time warm training steps of the benchmark workloads, and the
  * sgemm microbenchmark (--sgemm). See docs/benchmarks.md for the figures and
  * bench/compare.sh for the side-by-side run against PyTorch. */
 
@@ -25,7 +25,7 @@ static void bench_usage(FILE *f)
             "usage: dynlab bench [--threads N] [--replicas N] [--steps N] [--warmup N]\n"
             "                    [--json] [--workload NAME] [--sgemm] [--seed S]\n"
             "\n"
-            "Times warm training steps (forward, backward, AdamW) of the issue-3 workloads:\n"
+            "Times warm training steps (forward, backward, AdamW) of the benchmark workloads:\n"
             "  onelayer   vocab 8,   T 16,  d 32,  2 heads, 1 layer,  batch 256\n"
             "  gpt-tiny   vocab 256, T 64,  d 128, 4 heads, 2 layers, batch 16\n"
             "  gpt-small  vocab 512, T 128, d 256, 8 heads, 4 layers, batch 8\n"

@@ -1,4 +1,4 @@
-/* Figures of the treepath run (issue 7 "Plots"). */
+/* Figures of the treepath run (docs/papers/treepath.md, "Figures"). */
 #ifndef TREEPATH_PLOTS_H
 #define TREEPATH_PLOTS_H
 
