@@ -105,9 +105,10 @@ int bench_run_gru_text(const bench_workload *w, int warmup, int steps, uint64_t 
     int *ids = malloc(sizeof(int) * n_ids);
     float *labels = malloc(sizeof(float) * GT_BATCH);
     double *times = malloc(sizeof(double) * (steps > 0 ? steps : 1));
-    if (!ids || !labels || !times) {
+    double *cpu = malloc(sizeof(double) * (steps > 0 ? steps : 1)); /* process CPU seconds per step */
+    if (!ids || !labels || !times || !cpu) {
         fprintf(stderr, "bench: out of memory\n");
-        free(ids), free(labels), free(times);
+        free(ids), free(labels), free(times), free(cpu);
         dl_replicas_free(rp);
         dl_optim_free(&opt);
         dl_params_free(&m.ps);
@@ -121,11 +122,12 @@ int bench_run_gru_text(const bench_workload *w, int warmup, int steps, uint64_t 
     gt_ctx ctx = {&m, ids, labels};
     int64_t allocs_after_first = 0;
     for (int s = 0; s < warmup + steps; s++) {
-        double t0 = now_s();
+        double t0 = now_s(), c0 = cpu_s();
         float lv = dl_replicas_step(rp, gt_replica_step, &ctx, 1.0f / (float)replicas);
         dl_optim_step(&opt, opt.lr);
         dl_replicas_reset(rp);
-        double t = now_s() - t0;
+        double t = now_s() - t0, c = cpu_s() - c0;
+        if (s >= warmup) cpu[s - warmup] = c;
         if (s == 0) {
             out->first_loss = lv;
             allocs_after_first = dl_replicas_heap_allocs(rp);
@@ -141,6 +143,8 @@ int bench_run_gru_text(const bench_workload *w, int warmup, int steps, uint64_t 
         out->ms_median = 1e3 * (steps % 2 ? times[steps / 2] : 0.5 * (times[steps / 2 - 1] + times[steps / 2]));
         out->ms_min = 1e3 * times[0];
         out->ms_max = 1e3 * times[steps - 1];
+        qsort(cpu, (size_t)steps, sizeof *cpu, cmp_double);
+        out->cpu_ms_median = 1e3 * (steps % 2 ? cpu[steps / 2] : 0.5 * (cpu[steps / 2 - 1] + cpu[steps / 2]));
         out->gflops = bench_gru_text_train_flops(GT_BATCH) / (out->ms_median * 1e-3) * 1e-9;
     }
     out->params = dl_params_count(&m.ps);
@@ -152,6 +156,7 @@ int bench_run_gru_text(const bench_workload *w, int warmup, int steps, uint64_t 
     free(ids);
     free(labels);
     free(times);
+    free(cpu);
     dl_replicas_free(rp);
     dl_optim_free(&opt);
     dl_params_free(&m.ps);

@@ -48,6 +48,8 @@ import json, sys
 rows = [json.loads(l) for l in sys.stdin if l.strip()]
 assert [r["workload"] for r in rows][:4] == ["onelayer", "gpt-tiny", "gpt-small", "gru-text"], rows
 assert {"cnn-fmnist", "resnet-det"} <= {r["workload"] for r in rows}, rows
+# every workload reports its process CPU time per step (bench/compare.sh compares it)
+assert all(r.get("cpu_ms_per_step", 0) > 0 for r in rows), rows
 print("all workloads ok")' || fail "all workloads"
 fi
 echo "test_bench: ok"
