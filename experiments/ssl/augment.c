@@ -38,21 +38,27 @@ void ssl_aug_erase(float *x, int h, int w, int y0, int x0, int eh, int ew)
         for (int xx = x0; xx < x0 + ew && xx < w; xx++) x[y * w + xx] = 0.f;
 }
 
+/* Bilinear source of output index i of n along one axis of the crop [lo, lo + len):
+ * the lower and upper source indices and the weight of the upper one (pixel
+ * centres aligned, clamped to the crop). */
+static void crop_axis(int i, int n, int lo, int len, int *i0, int *i1, float *frac)
+{
+    float s = lo + ((float)i + 0.5f) * (float)len / (float)n - 0.5f;
+    if (s < (float)lo) s = (float)lo;
+    if (s > (float)(lo + len - 1)) s = (float)(lo + len - 1);
+    *i0 = (int)s;
+    *i1 = *i0 + 1 < lo + len ? *i0 + 1 : *i0;
+    *frac = s - (float)*i0;
+}
+
 void ssl_aug_crop_resize(const float *in, float *out, int h, int w, int y0, int x0, int ch, int cw)
 {
     for (int y = 0; y < h; y++) {
-        /* source coordinate of the output pixel centre (half-pixel alignment) */
-        float sy = y0 + ((float)y + 0.5f) * (float)ch / (float)h - 0.5f;
-        if (sy < (float)y0) sy = (float)y0;
-        if (sy > (float)(y0 + ch - 1)) sy = (float)(y0 + ch - 1);
-        int a = (int)sy, a1 = a + 1 < y0 + ch ? a + 1 : a;
-        float fy = sy - (float)a;
+        int a, a1, b, b1;
+        float fy, fx;
+        crop_axis(y, h, y0, ch, &a, &a1, &fy);
         for (int x = 0; x < w; x++) {
-            float sx = x0 + ((float)x + 0.5f) * (float)cw / (float)w - 0.5f;
-            if (sx < (float)x0) sx = (float)x0;
-            if (sx > (float)(x0 + cw - 1)) sx = (float)(x0 + cw - 1);
-            int b = (int)sx, b1 = b + 1 < x0 + cw ? b + 1 : b;
-            float fx = sx - (float)b;
+            crop_axis(x, w, x0, cw, &b, &b1, &fx);
             out[y * w + x] = (1 - fy) * ((1 - fx) * in[a * w + b] + fx * in[a * w + b1]) +
                              fy * ((1 - fx) * in[a1 * w + b] + fx * in[a1 * w + b1]);
         }
