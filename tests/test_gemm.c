@@ -188,6 +188,10 @@ static void random_shapes_body(void)
     expect_ok(&big);
     make_case(&big, 0, 1, 4, 2100, 70, 1.0f, 0.5f, 1); /* N > NC */
     expect_ok(&big);
+    /* B rows 1 KB apart with K * N under the packing threshold: packed anyway */
+    make_case(&big, 1, 0, 100, 200, 64, 1.0f, 1.0f, 0);
+    big.ldb = 256;
+    expect_ok(&big);
 }
 static void test_random_shapes(void **state) { (void)state; each_isa(random_shapes_body); }
 

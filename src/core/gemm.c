@@ -607,8 +607,13 @@ static void sgemm_impl(int trans_a, int trans_b, int M, int N, int K, float alph
      * per 6 rows, and copying 2 MB to save that measured slower), or when it is one
      * strip (N <= NR): its rows are then already what the kernel loads, and
      * the copy only adds a pass over B (the weight-gradient GEMMs of narrow
-     * layers, B = x [tokens, 32]). */
-    J.pack = trans_b || ((long)K * N > gemm_pack_b && M > gemm_pack_min_m && N > J.nr);
+     * layers, B = x [tokens, 32]). But a B whose row stride is a multiple of
+     * 1 KB is packed whenever enough rows reuse it: its strip's rows then fall in
+     * 4 or fewer L1 sets and the strip is evicted between micro-tiles (the
+     * Winograd weight gradients' dU = Z^T V with 256 and 512 channels, K = 64
+     * tiles: 81 -> 103 GFLOP/s at 512, 86 -> 106 at 256; docs/benchmarks.md). */
+    const int l1_aliased = ldb % 256 == 0 && K > 16;
+    J.pack = trans_b || (M > gemm_pack_min_m && N > J.nr && ((long)K * N > gemm_pack_b || l1_aliased));
     run_job(&J);
 }
 
