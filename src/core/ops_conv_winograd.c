@@ -363,74 +363,127 @@ static void filter_transform_bwd(int m, const float *w, int Co, int C, int Cp, f
     }
 }
 
-/* out [N, Co, OH, OW] = (or +=) conv of x with pre-transformed filters U
- * [36] x packed [C x Co] (+ bias); scr holds one band per thread and one block's V and M. */
-static void wino_conv(const wplan *P, const float *x, const float *U, const float *bias, float *out, int accumulate,
-                      float *scr) {
-    const int64_t vs = xi_stride(P->TB, P->Cp), ms = xi_stride(P->TB, P->Cop), per = (int64_t)P->th * P->tw;
-    const int64_t bandf = fl16(P->a * (int64_t)P->Wp * P->Cp);
+/* Tile rows [r0, r0 + nr) of block storage V (input transforms): each row's band is
+ * built in `band` (rolled on from the previous row when this caller built that one). */
+static void block_inputs(const wplan *P, const float *x, int64_t r0, int k0, int k1, float *V, int64_t vs,
+                         float *band) {
+    int64_t prev = -1; /* tile row the band holds */
+    for (int k = k0; k < k1; k++) {
+        const int n = (int)((r0 + k) / P->th), ty = (int)((r0 + k) % P->th);
+        band_next(x, P->m, n, P->C, P->H, P->W, ty, P->Wp, P->Cp, P->pad, band, prev == r0 + k - 1);
+        prev = r0 + k;
+        for (int tx = 0; tx < P->tw; tx++)
+            input_tile(P->m, band + (int64_t)P->m * tx * P->Cp, (int64_t)P->Wp * P->Cp, P->Cp,
+                       V + (int64_t)(k * P->tw + tx) * P->Cp, vs);
+    }
+}
+
+/* Output transforms of the block's tiles [i0, i1) (tile t0 + i), stored into out. */
+static void block_outputs(const wplan *P, const float *M, int64_t ms, int64_t t0, int i0, int i1, const float *bias,
+                          float *out, int accumulate) {
     const int m = P->m;
-    float *V = scr, *M = V + P->nx * vs, *bands = M + P->nx * ms;
-    const int64_t rows = (int64_t)P->N * P->th, rpb = P->TB / P->tw; /* tile rows: all, per block */
-    for (int64_t r0 = 0; r0 < rows; r0 += rpb) {
-        const int nr = (int)(rows - r0 < rpb ? rows - r0 : rpb), nb = nr * P->tw;
-        const int64_t t0 = r0 * P->tw;
-#pragma omp parallel if ((int64_t)nb * 36 * P->Cp > DL_PAR_MIN)
-        {
-            float *band = bands + omp_get_thread_num() * bandf;
-            int64_t prev = -1; /* tile row this thread's band holds */
-#pragma omp for schedule(static)
-            for (int k = 0; k < nr; k++) {
-                const int n = (int)((r0 + k) / P->th), ty = (int)((r0 + k) % P->th);
-                band_next(x, m, n, P->C, P->H, P->W, ty, P->Wp, P->Cp, P->pad, band, prev == r0 + k - 1);
-                prev = r0 + k;
-                for (int tx = 0; tx < P->tw; tx++)
-                    input_tile(m, band + (int64_t)m * tx * P->Cp, (int64_t)P->Wp * P->Cp, P->Cp,
-                               V + (int64_t)(k * P->tw + tx) * P->Cp, vs);
-            }
-        }
-#pragma omp parallel for schedule(static) if ((int64_t)nb * P->Cp * P->Cop * 36 > DL_PAR_MIN)
-        for (int xi = 0; xi < P->nx; xi++)
-            dl_sgemm_packed_b(0, nb, P->Co, P->C, 1.0f, V + xi * vs, P->Cp, U + xi * u_stride(P->C, P->Co), 0.0f,
-                              M + xi * ms, P->Cop);
-#pragma omp parallel for schedule(static) if ((int64_t)nb * 36 * P->Cop > DL_PAR_MIN)
-        for (int i = 0; i < nb; i++) {
-            const int64_t t = t0 + i;
-            const int n = (int)(t / per), ty = (int)(t % per / P->tw), tx = (int)(t % P->tw);
-            const int ra = P->OH - m * ty < m ? P->OH - m * ty : m, rb = P->OW - m * tx < m ? P->OW - m * tx : m;
-            float y[16 * 16] __attribute__((aligned(64)));
-            if (m != 4) memset(y, 0, sizeof y); /* F(2x2): rows the transform leaves, transposed but not stored */
-            for (int c0 = 0; c0 < P->Co; c0 += 16) {
-                output_tile(m, M + (int64_t)i * P->Cop, ms, c0, y);
-                const int lanes = P->Co - c0 < 16 ? P->Co - c0 : 16;
+    const int64_t per = (int64_t)P->th * P->tw;
+    for (int i = i0; i < i1; i++) {
+        const int64_t t = t0 + i;
+        const int n = (int)(t / per), ty = (int)(t % per / P->tw), tx = (int)(t % P->tw);
+        const int ra = P->OH - m * ty < m ? P->OH - m * ty : m, rb = P->OW - m * tx < m ? P->OW - m * tx : m;
+        float y[16 * 16] __attribute__((aligned(64)));
+        if (m != 4) memset(y, 0, sizeof y); /* F(2x2): rows the transform leaves, transposed but not stored */
+        for (int c0 = 0; c0 < P->Co; c0 += 16) {
+            output_tile(m, M + (int64_t)i * P->Cop, ms, c0, y);
+            const int lanes = P->Co - c0 < 16 ? P->Co - c0 : 16;
 #if HAVE_WK512
-                if (use_avx512()) {
-                    store_tile_avx512(y, out + (((int64_t)n * P->Co + c0) * P->OH + m * ty) * P->OW + m * tx,
-                                      (int64_t)P->OH * P->OW, P->OW, lanes, ra, rb, bias ? bias + c0 : NULL,
-                                      accumulate);
-                    continue;
-                }
+            if (use_avx512()) {
+                store_tile_avx512(y, out + (((int64_t)n * P->Co + c0) * P->OH + m * ty) * P->OW + m * tx,
+                                  (int64_t)P->OH * P->OW, P->OW, lanes, ra, rb, bias ? bias + c0 : NULL, accumulate);
+                continue;
+            }
 #endif
-                for (int l = 0; l < lanes; l++) {
-                    const int co = c0 + l;
-                    const float bv = bias ? bias[co] : 0.0f;
-                    float *dst = out + (((int64_t)n * P->Co + co) * P->OH + m * ty) * P->OW + m * tx;
-                    for (int a = 0; a < ra; a++)
-                        for (int b = 0; b < rb; b++) {
-                            const float v = y[(a * 4 + b) * 16 + l];
-                            if (accumulate)
-                                dst[(int64_t)a * P->OW + b] += v;
-                            else
-                                dst[(int64_t)a * P->OW + b] = v + bv;
-                        }
-                }
+            for (int l = 0; l < lanes; l++) {
+                const int co = c0 + l;
+                const float bv = bias ? bias[co] : 0.0f;
+                float *dst = out + (((int64_t)n * P->Co + co) * P->OH + m * ty) * P->OW + m * tx;
+                for (int a = 0; a < ra; a++)
+                    for (int b = 0; b < rb; b++) {
+                        const float v = y[(a * 4 + b) * 16 + l];
+                        if (accumulate)
+                            dst[(int64_t)a * P->OW + b] += v;
+                        else
+                            dst[(int64_t)a * P->OW + b] = v + bv;
+                    }
             }
         }
     }
 }
 
+/* Scratch of wino_conv: per block in flight its V and M, and one band per thread. */
+static int64_t block_floats(const wplan *P) { return P->nx * (xi_stride(P->TB, P->Cp) + xi_stride(P->TB, P->Cop)); }
+
+/* out [N, Co, OH, OW] = (or +=) conv of x with pre-transformed filters U
+ * [36] x packed [C x Co] (+ bias); scr holds one band per thread and V and M of
+ * one block (`own`: one block per thread).
+ * With at least as many blocks as threads each thread runs whole blocks on its
+ * own (`own`): transforms, 36 GEMMs and output transforms, so V and M never
+ * leave its core's caches. Otherwise the threads share each block: its tiles
+ * split for the transforms, its 36 GEMMs split over xi. Every output pixel
+ * comes from the same GEMM call either way: the same bits. */
+static void wino_conv(const wplan *P, const float *x, const float *U, const float *bias, float *out, int accumulate,
+                      float *scr, int own) {
+    const int64_t vs = xi_stride(P->TB, P->Cp), ms = xi_stride(P->TB, P->Cop);
+    const int64_t bandf = fl16(P->a * (int64_t)P->Wp * P->Cp), us = u_stride(P->C, P->Co);
+    const int64_t rows = (int64_t)P->N * P->th, rpb = P->TB / P->tw; /* tile rows: all, per block */
+    const int64_t nblocks = (rows + rpb - 1) / rpb;
+    const int nt = own ? omp_get_max_threads() : 1;
+    float *bands = scr + nt * block_floats(P);
+    if (own) {
+#pragma omp parallel if (nt > 1)
+        {
+            const int me = omp_get_thread_num();
+            float *V = scr + me * block_floats(P), *M = V + P->nx * vs, *band = bands + me * bandf;
+#pragma omp for schedule(static)
+            for (int64_t b = 0; b < nblocks; b++) {
+                const int64_t r0 = b * rpb;
+                const int nr = (int)(rows - r0 < rpb ? rows - r0 : rpb), nb = nr * P->tw;
+                block_inputs(P, x, r0, 0, nr, V, vs, band);
+                for (int xi = 0; xi < P->nx; xi++)
+                    dl_sgemm_packed_b(0, nb, P->Co, P->C, 1.0f, V + xi * vs, P->Cp, U + xi * us, 0.0f, M + xi * ms,
+                                      P->Cop);
+                block_outputs(P, M, ms, r0 * P->tw, 0, nb, bias, out, accumulate);
+            }
+        }
+        return;
+    }
+    float *V = scr, *M = V + P->nx * vs;
+    for (int64_t r0 = 0; r0 < rows; r0 += rpb) {
+        const int nr = (int)(rows - r0 < rpb ? rows - r0 : rpb), nb = nr * P->tw;
+#pragma omp parallel if ((int64_t)nb * 36 * P->Cp > DL_PAR_MIN)
+        {
+            const int me = omp_get_thread_num(), nth = omp_get_num_threads();
+            /* contiguous tile rows per thread, so each rolls its own band */
+            block_inputs(P, x, r0, (int)((int64_t)nr * me / nth), (int)((int64_t)nr * (me + 1) / nth), V, vs,
+                         bands + me * bandf);
+        }
+#pragma omp parallel for schedule(static) if ((int64_t)nb * P->Cp * P->Cop * 36 > DL_PAR_MIN)
+        for (int xi = 0; xi < P->nx; xi++)
+            dl_sgemm_packed_b(0, nb, P->Co, P->C, 1.0f, V + xi * vs, P->Cp, U + xi * us, 0.0f, M + xi * ms, P->Cop);
+#pragma omp parallel if ((int64_t)nb * 36 * P->Cop > DL_PAR_MIN)
+        {
+            const int me = omp_get_thread_num(), nth = omp_get_num_threads();
+            block_outputs(P, M, ms, r0 * P->tw, (int)((int64_t)nb * me / nth), (int)((int64_t)nb * (me + 1) / nth),
+                          bias, out, accumulate);
+        }
+    }
+}
+
+/* Whether wino_conv runs whole blocks per thread (enough blocks for every thread). */
+static int own_blocks(const wplan *P) {
+    const int64_t rows = (int64_t)P->N * P->th, rpb = P->TB / P->tw;
+    const int nt = omp_get_max_threads();
+    return nt > 1 && (rows + rpb - 1) / rpb >= nt;
+}
+
 static size_t conv_scratch_floats(const wplan *P) {
-    return P->nx * (size_t)(xi_stride(P->TB, P->Cp) + xi_stride(P->TB, P->Cop)) +
+    return (size_t)(own_blocks(P) ? omp_get_max_threads() : 1) * block_floats(P) +
            (size_t)omp_get_max_threads() * fl16(P->a * (int64_t)P->Wp * P->Cp);
 }
 
@@ -442,7 +495,7 @@ void dl_wino_forward(dl_graph *g, int m, const float *x, const float *w, const f
     const size_t tf = (size_t)omp_get_max_threads() * 9 * FWD_CB * 32;
     float *U = dl_graph_scratch(g, (uf + (cf > tf ? cf : tf)) * sizeof(float));
     filter_transform_fwd(m, w, Co, C, P.Cop, U + uf, U); /* the transpose's space is reused by wino_conv */
-    wino_conv(&P, x, U, bias, y, 0, U + uf);
+    wino_conv(&P, x, U, bias, y, 0, U + uf, own_blocks(&P));
 }
 
 /* dw[co][c] += G^T dU[.][co][c] G, dU [nx][Co][Cp] (the transposed weight-gradient
@@ -521,6 +574,6 @@ void dl_wino_backward(dl_graph *g, int m, const float *x, const float *w, const 
         const size_t tf = (size_t)omp_get_max_threads() * 9 * 32;
         float *U = dl_graph_scratch(g, (uf + (cf > tf ? cf : tf)) * sizeof(float));
         filter_transform_bwd(m, w, Co, C, Q.Cop, U + uf, U);
-        wino_conv(&Q, dy, U, NULL, gx, !gx_fresh, U + uf);
+        wino_conv(&Q, dy, U, NULL, gx, !gx_fresh, U + uf, own_blocks(&Q));
     }
 }
