@@ -320,24 +320,28 @@ static void filter_tile(int m, const float *g, int64_t gs, int rot, float *U, in
  * streams of w in, one strip out. (Chunks of input channels over all output
  * channels wrote U all over its strips; a whole transposed copy of w first was a
  * 2 x |w| memory pass more.) */
+static void filter_strip_fwd(int m, const float *w, int Co, int C, int Cop, int o0, float *t, float *U, int64_t us,
+                             const dl_sgemm_bpack *L, int j0) {
+    const int rows = Co - o0 < 32 ? Co - o0 : 32;
+    for (int c0 = 0; c0 < C; c0 += FWD_CB) {
+        const int n = C - c0 < FWD_CB ? C - c0 : FWD_CB;
+        to_lanes(w + ((int64_t)o0 * C + c0) * 9, (int64_t)C * 9, rows, 9 * n, 1, 0, 32, t);
+        for (int c = 0; c < n; c++)
+            for (int h = 0; h < 32 && o0 + h < Cop; h += 16)
+                filter_tile(m, t + (int64_t)c * 9 * 32 + h, 32, 0, U + dl_sgemm_bpack_offset(L, c0 + c, j0 + h), us);
+    }
+}
+
+/* The whole of U: strip o0 at columns o0 of the [C x Co] packed B. */
 static void filter_transform_fwd(int m, const float *w, int Co, int C, int Cop, float *tmp, float *U) {
     const int64_t us = u_stride(C, Co);
     const int nblk = (Co + 31) / 32;
     dl_sgemm_bpack L;
     dl_sgemm_packed_b_layout(Co, C, &L);
 #pragma omp parallel for schedule(static) if ((int64_t)C * Cop * 36 > DL_PAR_MIN)
-    for (int b = 0; b < nblk; b++) {
-        const int o0 = 32 * b, rows = Co - o0 < 32 ? Co - o0 : 32;
-        float *t = tmp + (int64_t)omp_get_thread_num() * 9 * FWD_CB * 32;
-        for (int c0 = 0; c0 < C; c0 += FWD_CB) {
-            const int n = C - c0 < FWD_CB ? C - c0 : FWD_CB;
-            to_lanes(w + ((int64_t)o0 * C + c0) * 9, (int64_t)C * 9, rows, 9 * n, 1, 0, 32, t);
-            for (int c = 0; c < n; c++)
-                for (int h = 0; h < 32 && o0 + h < Cop; h += 16)
-                    filter_tile(m, t + (int64_t)c * 9 * 32 + h, 32, 0, U + dl_sgemm_bpack_offset(&L, c0 + c, o0 + h),
-                                us);
-        }
-    }
+    for (int b = 0; b < nblk; b++)
+        filter_strip_fwd(m, w, Co, C, Cop, 32 * b, tmp + (int64_t)omp_get_thread_num() * 9 * FWD_CB * 32, U, us, &L,
+                         32 * b);
 }
 
 /* Input-gradient filters: U[xi][co][c] (packed B of [Co x C]) from w [Co][C][3][3]
@@ -346,21 +350,24 @@ static void filter_transform_fwd(int m, const float *w, int Co, int C, int Cop, 
  * channel, its 32 x 9 taps of the strip's input channels (contiguous in w) are
  * register-transposed into tmp [9][32] (9 32 floats per thread). (One transpose
  * of all C channels per output channel, then the strips, wrote U all over.) */
+static void filter_strip_bwd(int m, const float *w, int Co, int C, int Cp, int c0, float *t, float *U, int64_t us,
+                             const dl_sgemm_bpack *L, int j0) {
+    const int n = C - c0 < 32 ? C - c0 : 32;
+    for (int co = 0; co < Co; co++) {
+        to_lanes(w + ((int64_t)co * C + c0) * 9, 9, n, 9, 1, 0, 32, t);
+        for (int h = 0; h < 32 && c0 + h < Cp; h += 16)
+            filter_tile(m, t + h, 32, 1, U + dl_sgemm_bpack_offset(L, co, j0 + h), us);
+    }
+}
+
 static void filter_transform_bwd(int m, const float *w, int Co, int C, int Cp, float *tmp, float *U) {
     const int64_t us = u_stride(Co, C);
     const int nblk = (C + 31) / 32;
     dl_sgemm_bpack L;
     dl_sgemm_packed_b_layout(C, Co, &L);
 #pragma omp parallel for schedule(static) if ((int64_t)Co * Cp * 36 > DL_PAR_MIN)
-    for (int b = 0; b < nblk; b++) {
-        const int c0 = 32 * b, n = C - c0 < 32 ? C - c0 : 32;
-        float *t = tmp + (int64_t)omp_get_thread_num() * 9 * 32;
-        for (int co = 0; co < Co; co++) {
-            to_lanes(w + ((int64_t)co * C + c0) * 9, 9, n, 9, 1, 0, 32, t);
-            for (int h = 0; h < 32 && c0 + h < Cp; h += 16)
-                filter_tile(m, t + h, 32, 1, U + dl_sgemm_bpack_offset(&L, co, c0 + h), us);
-        }
-    }
+    for (int b = 0; b < nblk; b++)
+        filter_strip_bwd(m, w, Co, C, Cp, 32 * b, tmp + (int64_t)omp_get_thread_num() * 9 * 32, U, us, &L, 32 * b);
 }
 
 /* Tile rows [r0, r0 + nr) of block storage V (input transforms): each row's band is
@@ -475,6 +482,64 @@ static void wino_conv(const wplan *P, const float *x, const float *U, const floa
     }
 }
 
+/* A convolution whose tiles make one block (the deep, weight-heavy layers of a
+ * small batch: resnet-det's 16x16 and 8x8 maps) never materialises U: its 16.8 MB
+ * (512 channels) were written by the filter transform and read back by the GEMMs,
+ * both from memory. Instead, per packed strip of 32 output columns, the strip's
+ * transformed filters for every xi (nx K x 32 floats, L2-sized) are built and
+ * multiplied at once; the strips split over the threads. The same products as
+ * wino_conv's (each GEMM's columns are independent): the same bits.
+ * rot = 0: the forward (w [Co][C][3][3], K = C); rot = 1: the input gradient
+ * (the plan's C and Co are w's Co and C). */
+static int64_t strip_stride(int K) { return dl_sgemm_packed_b_floats(32, K) / 1024 * 1024 + 1024 + 16; }
+static size_t strip_floats(const wplan *P) {
+    return (size_t)P->nx * strip_stride(P->C) + (size_t)9 * FWD_CB * 32; /* the strip, the transpose buffer */
+}
+
+static void wino_conv_strips(const wplan *P, const float *x, const float *w, int rot, const float *bias, float *out,
+                             int accumulate, float *scr) {
+    const int64_t vs = xi_stride(P->TB, P->Cp), ms = xi_stride(P->TB, P->Cop), ss = strip_stride(P->C);
+    const int64_t bandf = fl16(P->a * (int64_t)P->Wp * P->Cp);
+    const int nb = (int)P->T, nstrips = (P->Co + 31) / 32;
+    float *V = scr, *M = V + P->nx * vs, *bands = M + P->nx * ms, *strips = bands + omp_get_max_threads() * bandf;
+#pragma omp parallel if ((int64_t)nb * 36 * P->Cp > DL_PAR_MIN)
+    {
+        const int me = omp_get_thread_num(), nth = omp_get_num_threads();
+        block_inputs(P, x, 0, (int)((int64_t)(nb / P->tw) * me / nth), (int)((int64_t)(nb / P->tw) * (me + 1) / nth),
+                     V, vs, bands + me * bandf);
+    }
+#pragma omp parallel if ((int64_t)nb * P->Cp * P->Cop * 36 > DL_PAR_MIN)
+    {
+        float *U = strips + (int64_t)omp_get_thread_num() * strip_floats(P), *t = U + P->nx * ss;
+#pragma omp for schedule(static)
+        for (int s = 0; s < nstrips; s++) {
+            const int o0 = 32 * s, ncol = P->Co - o0 < 32 ? P->Co - o0 : 32;
+            dl_sgemm_bpack L;
+            dl_sgemm_packed_b_layout(ncol, P->C, &L);
+            if (rot)
+                filter_strip_bwd(P->m, w, P->C, P->Co, P->Cop, o0, t, U, ss, &L, 0);
+            else
+                filter_strip_fwd(P->m, w, P->Co, P->C, P->Cop, o0, t, U, ss, &L, 0);
+            for (int xi = 0; xi < P->nx; xi++)
+                dl_sgemm_packed_b(0, nb, ncol, P->C, 1.0f, V + xi * vs, P->Cp, U + xi * ss, 0.0f, M + xi * ms + o0,
+                                  P->Cop);
+        }
+    }
+#pragma omp parallel if ((int64_t)nb * 36 * P->Cop > DL_PAR_MIN)
+    {
+        const int me = omp_get_thread_num(), nth = omp_get_num_threads();
+        block_outputs(P, M, ms, 0, (int)((int64_t)nb * me / nth), (int)((int64_t)nb * (me + 1) / nth), bias, out,
+                      accumulate);
+    }
+}
+
+/* Whether the convolution's tiles make a single block (wino_conv_strips). */
+static int one_block(const wplan *P) { return P->T <= P->TB; }
+
+static size_t strips_scratch_floats(const wplan *P) {
+    return (size_t)block_floats(P) + (size_t)omp_get_max_threads() * (fl16(P->a * (int64_t)P->Wp * P->Cp) + strip_floats(P));
+}
+
 /* Whether wino_conv runs whole blocks per thread (enough blocks for every thread). */
 static int own_blocks(const wplan *P) {
     const int64_t rows = (int64_t)P->N * P->th, rpb = P->TB / P->tw;
@@ -491,6 +556,10 @@ void dl_wino_forward(dl_graph *g, int m, const float *x, const float *w, const f
                      int Co, int pad, float *y) {
     wplan P;
     plan(&P, m, N, C, H, W, Co, pad);
+    if (one_block(&P)) {
+        wino_conv_strips(&P, x, w, 0, bias, y, 0, dl_graph_scratch(g, strips_scratch_floats(&P) * sizeof(float)));
+        return;
+    }
     const size_t uf = P.nx * (size_t)u_stride(C, Co), cf = conv_scratch_floats(&P);
     const size_t tf = (size_t)omp_get_max_threads() * 9 * FWD_CB * 32;
     float *U = dl_graph_scratch(g, (uf + (cf > tf ? cf : tf)) * sizeof(float));
@@ -570,6 +639,11 @@ void dl_wino_backward(dl_graph *g, int m, const float *x, const float *w, const 
         /* dX = conv(dY, w rotated 180 degrees with in/out channels swapped, padding 2 - pad) */
         wplan Q;
         plan(&Q, m, N, Co, H + 2 * pad - 2, W + 2 * pad - 2, C, 2 - pad);
+        if (one_block(&Q)) {
+            wino_conv_strips(&Q, dy, w, 1, NULL, gx, !gx_fresh,
+                             dl_graph_scratch(g, strips_scratch_floats(&Q) * sizeof(float)));
+            return;
+        }
         const size_t uf = Q.nx * (size_t)u_stride(Co, C), cf = conv_scratch_floats(&Q);
         const size_t tf = (size_t)omp_get_max_threads() * 9 * 32;
         float *U = dl_graph_scratch(g, (uf + (cf > tf ? cf : tf)) * sizeof(float));
