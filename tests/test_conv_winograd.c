@@ -184,7 +184,7 @@ static void test_algo_names(void **state) {
 
 /* auto's choice on resnet-det's 3x3 stride-1 shapes (batch 4): F(4x4, 3x3) on the
  * 64x64 to 16x16 maps, F(2x2, 3x3) on the 8x8 maps of 512 channels (16 F(4x4)
- * tiles, 64 F(2x2) tiles; im2col at batch 2), im2col for one input channel and
+ * tiles, 64 F(2x2) tiles; also at batch 2, im2col at batch 1), im2col for one input channel and
  * for stride 2. */
 static void test_auto_choice(void **state) {
     (void)state;
@@ -197,7 +197,10 @@ static void test_auto_choice(void **state) {
     assert_int_equal(dl_conv2d_uses_winograd(x, w, 2, 1, 1, 1), 0);
     x = dl_tensor_new(g, 4, x8), w = dl_tensor_new(g, 4, w8);
     assert_int_equal(dl_conv2d_uses_winograd(x, w, 1, 1, 1, 1), 2);
-    x8[0] = 2; /* 32 F(2x2) tiles: too few for 512 x 512 transformed filters */
+    x8[0] = 2; /* 32 F(2x2) tiles: enough with the filters built per strip */
+    x = dl_tensor_new(g, 4, x8);
+    assert_int_equal(dl_conv2d_uses_winograd(x, w, 1, 1, 1, 1), 2);
+    x8[0] = 1; /* 16 tiles: too few for 512 x 512 transformed filters */
     x = dl_tensor_new(g, 4, x8);
     assert_int_equal(dl_conv2d_uses_winograd(x, w, 1, 1, 1, 1), 0);
     x = dl_tensor_new(g, 4, x1), w = dl_tensor_new(g, 4, w1);

@@ -164,11 +164,14 @@ static int use_avx512(void) {
 }
 
 /* auto's smallest F(2x2, 3x3) tile counts, from a sweep of batch 1-8, 32-512
- * channels, 4x4-14x14 maps (docs/benchmarks.md): 16 tiles, but 64 where the
+ * channels, 4x4-14x14 maps (docs/benchmarks.md): 16 tiles, but 32 where the
  * transformed filters (16 C Cout floats) outgrow the caches (more than 256 x 256
- * channel pairs: 512 channels measured 0.5-0.85x of im2col with 16-32 tiles). */
+ * channel pairs). With U built per strip (wino_conv_strips) resnet-det's 512-channel
+ * 8x8 layer measured, forward + both gradients, 14.5 ms against im2col's 19.9 at
+ * batch 2 (32 tiles) and 12.0 against 11.4 at batch 1 (16 tiles); with the whole
+ * U in memory it had needed 64 tiles. */
 #define WINO2_MIN_TILES 16
-#define WINO2_MIN_TILES_BIG 64
+#define WINO2_MIN_TILES_BIG 32
 
 /* ---- geometry ------------------------------------------------------------ */
 typedef struct wplan {
