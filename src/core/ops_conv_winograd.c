@@ -323,15 +323,16 @@ static void filter_tile(int m, const float *g, int64_t gs, int rot, float *U, in
  * streams of w in, one strip out. (Chunks of input channels over all output
  * channels wrote U all over its strips; a whole transposed copy of w first was a
  * 2 x |w| memory pass more.) */
-static void filter_strip_fwd(int m, const float *w, int Co, int C, int Cop, int o0, float *t, float *U, int64_t us,
-                             const dl_sgemm_bpack *L, int j0) {
+static void filter_strip_fwd(int m, const float *w, int Co, int C, int Cop, int o0, int k0, int k1, float *t,
+                             float *U, int64_t us, const dl_sgemm_bpack *L, int j0) {
     const int rows = Co - o0 < 32 ? Co - o0 : 32;
-    for (int c0 = 0; c0 < C; c0 += FWD_CB) {
-        const int n = C - c0 < FWD_CB ? C - c0 : FWD_CB;
+    for (int c0 = k0; c0 < k1; c0 += FWD_CB) {
+        const int n = k1 - c0 < FWD_CB ? k1 - c0 : FWD_CB;
         to_lanes(w + ((int64_t)o0 * C + c0) * 9, (int64_t)C * 9, rows, 9 * n, 1, 0, 32, t);
         for (int c = 0; c < n; c++)
             for (int h = 0; h < 32 && o0 + h < Cop; h += 16)
-                filter_tile(m, t + (int64_t)c * 9 * 32 + h, 32, 0, U + dl_sgemm_bpack_offset(L, c0 + c, j0 + h), us);
+                filter_tile(m, t + (int64_t)c * 9 * 32 + h, 32, 0, U + dl_sgemm_bpack_offset(L, c0 - k0 + c, j0 + h),
+                            us);
     }
 }
 
@@ -343,7 +344,7 @@ static void filter_transform_fwd(int m, const float *w, int Co, int C, int Cop, 
     dl_sgemm_packed_b_layout(Co, C, &L);
 #pragma omp parallel for schedule(static) if ((int64_t)C * Cop * 36 > DL_PAR_MIN)
     for (int b = 0; b < nblk; b++)
-        filter_strip_fwd(m, w, Co, C, Cop, 32 * b, tmp + (int64_t)omp_get_thread_num() * 9 * FWD_CB * 32, U, us, &L,
+        filter_strip_fwd(m, w, Co, C, Cop, 32 * b, 0, C, tmp + (int64_t)omp_get_thread_num() * 9 * FWD_CB * 32, U, us, &L,
                          32 * b);
 }
 
@@ -353,13 +354,15 @@ static void filter_transform_fwd(int m, const float *w, int Co, int C, int Cop, 
  * channel, its 32 x 9 taps of the strip's input channels (contiguous in w) are
  * register-transposed into tmp [9][32] (9 32 floats per thread). (One transpose
  * of all C channels per output channel, then the strips, wrote U all over.) */
-static void filter_strip_bwd(int m, const float *w, int Co, int C, int Cp, int c0, float *t, float *U, int64_t us,
-                             const dl_sgemm_bpack *L, int j0) {
+static void filter_strip_bwd(int m, const float *w, int Co, int C, int Cp, int c0, int k0, int k1, float *t,
+                             float *U, int64_t us, const dl_sgemm_bpack *L, int j0) {
     const int n = C - c0 < 32 ? C - c0 : 32;
-    for (int co = 0; co < Co; co++) {
+    for (int co = k0; co < k1; co++) {
+        if (co + 1 < k1) /* the next output channel's taps, 9 C floats on (prefetched: 1.3x faster) */
+            for (int q = 0; q < 9 * n; q += 16) __builtin_prefetch(w + ((int64_t)(co + 1) * C + c0) * 9 + q);
         to_lanes(w + ((int64_t)co * C + c0) * 9, 9, n, 9, 1, 0, 32, t);
         for (int h = 0; h < 32 && c0 + h < Cp; h += 16)
-            filter_tile(m, t + h, 32, 1, U + dl_sgemm_bpack_offset(L, co, j0 + h), us);
+            filter_tile(m, t + h, 32, 1, U + dl_sgemm_bpack_offset(L, co - k0, j0 + h), us);
     }
 }
 
@@ -370,7 +373,7 @@ static void filter_transform_bwd(int m, const float *w, int Co, int C, int Cp, f
     dl_sgemm_packed_b_layout(C, Co, &L);
 #pragma omp parallel for schedule(static) if ((int64_t)Co * Cp * 36 > DL_PAR_MIN)
     for (int b = 0; b < nblk; b++)
-        filter_strip_bwd(m, w, Co, C, Cp, 32 * b, tmp + (int64_t)omp_get_thread_num() * 9 * 32, U, us, &L, 32 * b);
+        filter_strip_bwd(m, w, Co, C, Cp, 32 * b, 0, Co, tmp + (int64_t)omp_get_thread_num() * 9 * 32, U, us, &L, 32 * b);
 }
 
 /* Tile rows [r0, r0 + nr) of block storage V (input transforms): each row's band is
@@ -504,6 +507,9 @@ static void wino_conv_strips(const wplan *P, const float *x, const float *w, int
     const int64_t vs = xi_stride(P->TB, P->Cp), ms = xi_stride(P->TB, P->Cop), ss = strip_stride(P->C);
     const int64_t bandf = fl16(P->a * (int64_t)P->Wp * P->Cp);
     const int nb = (int)P->T, nstrips = (P->Co + 31) / 32;
+    dl_sgemm_bpack Lk;
+    dl_sgemm_packed_b_layout(32, P->C, &Lk);
+    const int kc = Lk.kc;
     float *V = scr, *M = V + P->nx * vs, *bands = M + P->nx * ms, *strips = bands + omp_get_max_threads() * bandf;
 #pragma omp parallel if ((int64_t)nb * 36 * P->Cp > DL_PAR_MIN)
     {
@@ -517,15 +523,21 @@ static void wino_conv_strips(const wplan *P, const float *x, const float *w, int
 #pragma omp for schedule(static)
         for (int s = 0; s < nstrips; s++) {
             const int o0 = 32 * s, ncol = P->Co - o0 < 32 ? P->Co - o0 : 32;
-            dl_sgemm_bpack L;
-            dl_sgemm_packed_b_layout(ncol, P->C, &L);
-            if (rot)
-                filter_strip_bwd(P->m, w, P->C, P->Co, P->Cop, o0, t, U, ss, &L, 0);
-            else
-                filter_strip_fwd(P->m, w, P->Co, P->C, P->Cop, o0, t, U, ss, &L, 0);
-            for (int xi = 0; xi < P->nx; xi++)
-                dl_sgemm_packed_b(0, nb, ncol, P->C, 1.0f, V + xi * vs, P->Cp, U + xi * ss, 0.0f, M + xi * ms + o0,
-                                  P->Cop);
+            /* one GEMM K block (kc rows) at a time: the strip's rows for all xi stay
+             * in L2 (16 x 512 x 32 floats, 1 MB, did not); the GEMM splits K at the
+             * same rows, so the products are the same bits */
+            for (int k0 = 0; k0 < P->C; k0 += kc) {
+                const int k1 = P->C - k0 < kc ? P->C : k0 + kc;
+                dl_sgemm_bpack L;
+                dl_sgemm_packed_b_layout(ncol, k1 - k0, &L);
+                if (rot)
+                    filter_strip_bwd(P->m, w, P->C, P->Co, P->Cop, o0, k0, k1, t, U, ss, &L, 0);
+                else
+                    filter_strip_fwd(P->m, w, P->Co, P->C, P->Cop, o0, k0, k1, t, U, ss, &L, 0);
+                for (int xi = 0; xi < P->nx; xi++)
+                    dl_sgemm_packed_b(0, nb, ncol, k1 - k0, 1.0f, V + xi * vs + k0, P->Cp, U + xi * ss, k0 ? 1.0f : 0.0f,
+                                      M + xi * ms + o0, P->Cop);
+            }
         }
     }
 #pragma omp parallel if ((int64_t)nb * 36 * P->Cop > DL_PAR_MIN)
