@@ -28,11 +28,15 @@ static void maxpool_bwd(dl_graph *g, const dl_rec *r) {
     const int32_t *arg = r->saved;
     const int64_t planes = (int64_t)x->shape[0] * x->shape[1], HW = (int64_t)x->shape[2] * x->shape[3];
     const int64_t OHW = (int64_t)out->shape[2] * out->shape[3];
-    float *gx = dl_tensor_grad(g, x);
+    /* A fresh dX is zeroed plane by plane inside the loop, by the thread that then
+     * scatters into the plane (one serial 17 MB memset before it, on resnet-det's stem) */
+    int fresh;
+    float *gx = dl_grad_out(g, x, &fresh);
     const float *dy = out->grad;
 #pragma omp parallel for schedule(static) if (out->size > DL_PAR_MIN)
     for (int64_t pl = 0; pl < planes; pl++) {
         float *gp = gx + pl * HW;
+        if (fresh) memset(gp, 0, (size_t)HW * sizeof(float));
         for (int64_t o = 0; o < OHW; o++) gp[arg[pl * OHW + o]] += dy[pl * OHW + o];
     }
 }
@@ -149,11 +153,13 @@ static void avgpool_bwd(dl_graph *g, const dl_rec *r) {
     const int H = x->shape[2], W = x->shape[3], OH = out->shape[2], OW = out->shape[3];
     const int64_t planes = (int64_t)x->shape[0] * x->shape[1];
     const float inv = 1.0f / (float)(k * k);
-    float *gx = dl_tensor_grad(g, x);
+    int fresh; /* zeroed per plane, as in maxpool_bwd */
+    float *gx = dl_grad_out(g, x, &fresh);
     const float *dy = out->grad;
 #pragma omp parallel for schedule(static) if (x->size > DL_PAR_MIN)
     for (int64_t pl = 0; pl < planes; pl++) {
         float *gp = gx + pl * H * W;
+        if (fresh) memset(gp, 0, (size_t)H * W * sizeof(float));
         const float *dp = dy + pl * OH * OW;
         for (int oh = 0; oh < OH; oh++)
             for (int ow = 0; ow < OW; ow++) {
