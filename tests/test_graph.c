@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "testutil.h"
+#include "core/internal.h"
 #include "dynlab/core.h"
 
 /* B*T*D = 40960 floats: above the parallel threshold, and T = 64 takes the causal row-block path. */
@@ -169,6 +170,22 @@ static void test_arena_alignment_and_growth(void **state) {
     dl_graph_free(g);
 }
 
+/* Large buffers (parameters, arena chunks, scratch, optimizer state): 2 MB-aligned
+ * from 2 MB on, so that their whole huge pages can be advised; every byte usable. */
+static void test_big_alloc(void **state) {
+    (void)state;
+    const size_t mb2 = (size_t)2 << 20, sizes[] = {0, 1, 63, 4096, mb2 - 1, mb2, mb2 + 1, 5 * mb2 + 17};
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+        unsigned char *p = dl_alloc_big(sizes[i]);
+        assert_non_null(p);
+        assert_true(((uintptr_t)p & 63) == 0);
+        if (sizes[i] >= mb2) assert_true(((uintptr_t)p & (mb2 - 1)) == 0);
+        memset(p, 0xA5, sizes[i]);
+        if (sizes[i]) assert_true(p[sizes[i] - 1] == 0xA5);
+        free(p);
+    }
+}
+
 static void test_grad_switches_and_frozen(void **state) {
     (void)state;
     dl_params ps;
@@ -254,6 +271,7 @@ int main(void) {
         cmocka_unit_test(test_no_allocs_after_first_step_and_learning),
         cmocka_unit_test(test_determinism_across_threads),
         cmocka_unit_test(test_arena_alignment_and_growth),
+        cmocka_unit_test(test_big_alloc),
         cmocka_unit_test(test_grad_switches_and_frozen),
         cmocka_unit_test(test_grad_recycling_and_two_losses),
         cmocka_unit_test(test_threads_api),

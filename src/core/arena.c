@@ -23,7 +23,7 @@ static void add_chunk(dl_arena *a, size_t cap) {
         a->heap_allocs++;
     }
     cap = round_up(cap, DL_ALIGN);
-    char *p = aligned_alloc(DL_ALIGN, cap);
+    char *p = dl_alloc_big(cap);
     if (!p) dl_fatal("out of memory: arena chunk of %zu bytes", cap);
     a->chunks[a->n_chunks].base = p;
     a->chunks[a->n_chunks].cap = cap;

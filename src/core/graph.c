@@ -41,7 +41,7 @@ void *dl_graph_scratch(dl_graph *g, size_t bytes) {
     if (bytes > g->scratch_cap) {
         size_t cap = (bytes + 63) / 64 * 64;
         free(g->scratch);
-        g->scratch = aligned_alloc(64, cap);
+        g->scratch = dl_alloc_big(cap);
         if (!g->scratch) dl_fatal("out of memory allocating %zu bytes of op scratch", bytes);
         g->scratch_cap = cap;
         g->scratch_allocs++;

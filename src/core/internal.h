@@ -30,6 +30,8 @@ typedef struct dl_arena {
 void dl_arena_init(dl_arena *a);
 void dl_arena_free(dl_arena *a);
 void *dl_arena_alloc(dl_arena *a, size_t bytes);
+/* Large buffers on transparent huge pages (bigalloc.c); release with free(). */
+void *dl_alloc_big(size_t bytes);
 void dl_arena_reset(dl_arena *a);
 
 /* ---- tape ----------------------------------------------------------------- */
