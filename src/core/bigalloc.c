@@ -1,14 +1,16 @@
-/* Large buffers on transparent huge pages.
+/* Large activation buffers on transparent huge pages.
  *
  * Linux's default THP mode ("madvise") gives 2 MB pages only to regions that ask
- * for them. With 4 KB pages resnet-det's 400 MB of parameters, optimizer state and
- * activations span ~100k pages, and the access patterns that stride across them
- * (filter rows 18 KB apart in the Winograd filter transforms, NCHW channel planes
- * in the band copies, GEMM panels) miss the TLB. Buffers of at least 2 MB are
- * therefore 2 MB-aligned and their whole huge pages marked MADV_HUGEPAGE;
- * smaller ones stay ordinary 64-byte-aligned allocations. Where the kernel has
- * no THP the advice fails harmlessly. docs/benchmarks.md has the
- * measured effect. */
+ * for them. With 4 KB pages resnet-det's 200 MB of activations span ~50k pages,
+ * and the ops that stride across them (NCHW channel planes 16-64 KB apart in the
+ * Winograd band copies and im2col, the transforms' scratch) miss the TLB. The
+ * graph's arena chunks and op scratch therefore come from here: from 2 MB on they
+ * are 2 MB-aligned and their whole huge pages marked MADV_HUGEPAGE; smaller ones
+ * stay ordinary 64-byte-aligned allocations. Where the kernel has no THP the
+ * advice fails harmlessly. Parameters and optimizer state, read sequentially,
+ * stay on 4 KB pages: on this project's virtual machines the first touch of a
+ * huge page can be slow (fresh host memory), and it is paid once per process.
+ * docs/benchmarks.md has the measured effect. */
 #define _DEFAULT_SOURCE
 #include <stdlib.h>
 #include <sys/mman.h>
