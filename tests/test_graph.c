@@ -170,7 +170,7 @@ static void test_arena_alignment_and_growth(void **state) {
     dl_graph_free(g);
 }
 
-/* Large buffers (arena chunks, op scratch): 2 MB-aligned
+/* Large buffers (parameters, arena chunks, scratch, optimizer state): 2 MB-aligned
  * from 2 MB on, so that their whole huge pages can be advised; every byte usable. */
 static void test_big_alloc(void **state) {
     (void)state;

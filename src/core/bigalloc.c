@@ -1,16 +1,20 @@
-/* Large activation buffers on transparent huge pages.
+/* Large buffers on transparent huge pages.
  *
  * Linux's default THP mode ("madvise") gives 2 MB pages only to regions that ask
- * for them. With 4 KB pages resnet-det's 200 MB of activations span ~50k pages,
- * and the ops that stride across them (NCHW channel planes 16-64 KB apart in the
- * Winograd band copies and im2col, the transforms' scratch) miss the TLB. The
- * graph's arena chunks and op scratch therefore come from here: from 2 MB on they
- * are 2 MB-aligned and their whole huge pages marked MADV_HUGEPAGE; smaller ones
- * stay ordinary 64-byte-aligned allocations. Where the kernel has no THP the
- * advice fails harmlessly. Parameters and optimizer state, read sequentially,
- * stay on 4 KB pages: on this project's virtual machines the first touch of a
- * huge page can be slow (fresh host memory), and it is paid once per process.
- * docs/benchmarks.md has the measured effect. */
+ * for them. With 4 KB pages resnet-det's 400 MB of parameters, gradients,
+ * optimizer state and activations span ~100k pages, and the ops that stride
+ * across them (filter rows 18 KB apart in the Winograd filter transforms and
+ * weight gradients, NCHW channel planes 16-64 KB apart in the band copies and
+ * im2col) miss the TLB. Parameters, optimizer state, replica gradients, the
+ * graph's arena chunks and op scratch therefore come from here: from 2 MB on
+ * they are 2 MB-aligned and their whole huge pages marked MADV_HUGEPAGE (the
+ * tail stays on 4 KB pages, so nothing grows by more than its alignment);
+ * smaller ones stay ordinary 64-byte-aligned allocations. Where the kernel has
+ * no THP the advice fails harmlessly.
+ * Measured (docs/benchmarks.md): resnet-det's 1-thread step 367 -> 336 ms with
+ * all of these (357 with the arena and scratch only), cnn-fmnist 53 -> 51; the
+ * price is the first touch of the huge pages, which on this project's virtual
+ * machines (fresh host memory) added 0-3.5 s to resnet-det's start-up. */
 #define _DEFAULT_SOURCE
 #include <stdlib.h>
 #include <sys/mman.h>

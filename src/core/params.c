@@ -5,7 +5,7 @@
 
 static void *zalloc64(size_t bytes) {
     size_t n = (bytes + 63) / 64 * 64;
-    void *p = aligned_alloc(64, n ? n : 64);
+    void *p = dl_alloc_big(n); /* huge pages from 2 MB on (bigalloc.c) */
     if (!p) dl_fatal("out of memory allocating a parameter (%zu bytes)", bytes);
     memset(p, 0, n ? n : 64);
     return p;

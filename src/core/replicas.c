@@ -60,7 +60,7 @@ dl_replicas *dl_replicas_new(dl_params *ps, int n) {
                 continue;
             }
             size_t bytes = ((size_t)t->size * sizeof(float) + 63) / 64 * 64;
-            rp->grads[r][i] = aligned_alloc(64, bytes ? bytes : 64);
+            rp->grads[r][i] = dl_alloc_big(bytes);
             if (!rp->grads[r][i]) dl_fatal("out of memory allocating replica gradients");
         }
         dl_graph_bind_params(rp->graphs[r], ps, ps->n, rp->grads[r], rp->touched[r]);

@@ -20,6 +20,7 @@
 #endif
 #include <stdlib.h>
 #include <string.h>
+#include "core/internal.h"
 #include "dynlab/optim.h"
 
 void dl_optim_init(dl_optim *o, dl_params *ps, dl_opt_kind kind, float lr) {
@@ -59,8 +60,10 @@ static void ensure_tables(dl_optim *o) {
 }
 
 static float *zeroed(int64_t n) {
-    float *p = calloc((size_t)(n > 0 ? n : 1), sizeof(float));
+    const size_t bytes = (size_t)(n > 0 ? n : 1) * sizeof(float);
+    float *p = dl_alloc_big(bytes); /* huge pages from 2 MB on (core/bigalloc.c) */
     if (!p) abort();
+    memset(p, 0, bytes);
     return p;
 }
 
