@@ -25,7 +25,8 @@
 void *dl_alloc_big(size_t bytes) {
     const size_t n = bytes ? (bytes + 63) / 64 * 64 : 64;
     if (n < HUGE_PAGE) return aligned_alloc(64, n);
-    void *p = aligned_alloc(HUGE_PAGE, n);
+    void *p = NULL; /* posix_memalign: aligned_alloc wants the size a multiple of the alignment */
+    if (posix_memalign(&p, HUGE_PAGE, n)) return NULL;
 #ifdef MADV_HUGEPAGE
     /* the whole huge pages only: the tail stays on 4 KB pages, so no buffer
      * grows by more than its alignment */
