@@ -7,6 +7,9 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh || exit 1
 JOBS=$(nproc)
+# Short runs: the huge pages' slow first touch on virtual machines costs the suite
+# more than their faster steps give back (src/core/bigalloc.c).
+export DYNLAB_HUGEPAGES=0
 pass=0; fail=0
 run_suite() { # build-dir build-type
   local dir=$1 type=$2

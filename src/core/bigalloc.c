@@ -14,7 +14,8 @@
  * Measured (docs/benchmarks.md): resnet-det's 1-thread step 367 -> 336 ms with
  * all of these (357 with the arena and scratch only), cnn-fmnist 53 -> 51; the
  * price is the first touch of the huge pages, which on this project's virtual
- * machines (fresh host memory) added 0-3.5 s to resnet-det's start-up. */
+ * machines (fresh host memory) added 0-3.5 s to resnet-det's start-up and 5-12%
+ * to the test suite, which therefore runs with DYNLAB_HUGEPAGES=0. */
 #define _DEFAULT_SOURCE
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -22,9 +23,20 @@
 
 #define HUGE_PAGE ((size_t)2 << 20)
 
+/* DYNLAB_HUGEPAGES=0 turns the advice off (read once): short runs whose start-up
+ * matters more than the steps, such as the test suite. */
+int dl_hugepages_on(void) {
+    static int on = -1; /* a benign race: every thread computes the same answer */
+    if (on < 0) {
+        const char *e = getenv("DYNLAB_HUGEPAGES");
+        on = !(e && e[0] == '0' && e[1] == '\0');
+    }
+    return on;
+}
+
 void *dl_alloc_big(size_t bytes) {
     const size_t n = bytes ? (bytes + 63) / 64 * 64 : 64;
-    if (n < HUGE_PAGE) return aligned_alloc(64, n);
+    if (n < HUGE_PAGE || !dl_hugepages_on()) return aligned_alloc(64, n);
     void *p = NULL; /* posix_memalign: aligned_alloc wants the size a multiple of the alignment */
     if (posix_memalign(&p, HUGE_PAGE, n)) return NULL;
 #ifdef MADV_HUGEPAGE

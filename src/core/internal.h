@@ -30,8 +30,10 @@ typedef struct dl_arena {
 void dl_arena_init(dl_arena *a);
 void dl_arena_free(dl_arena *a);
 void *dl_arena_alloc(dl_arena *a, size_t bytes);
-/* Large buffers on transparent huge pages (bigalloc.c); release with free(). */
+/* Large buffers on transparent huge pages (bigalloc.c); release with free().
+ * dl_hugepages_on: 0 when DYNLAB_HUGEPAGES=0 turned them off. */
 void *dl_alloc_big(size_t bytes);
+int dl_hugepages_on(void);
 void dl_arena_reset(dl_arena *a);
 
 /* ---- tape ----------------------------------------------------------------- */
