@@ -16,8 +16,8 @@ void dl_wino_forward(dl_graph *g, int m, const float *x, const float *w, const f
                      int Co, int pad, float *y);
 
 /* gw += dL/dw and gx += dL/dx (either may be NULL) from dy [N, Co, OH, OW];
- * gx = dL/dx instead when gx_fresh (its old contents are not read). */
+ * = instead of += when gw_fresh / gx_fresh (old contents not read). */
 void dl_wino_backward(dl_graph *g, int m, const float *x, const float *w, const float *dy, int N, int C, int H, int W,
-                      int Co, int pad, float *gw, float *gx, int gx_fresh);
+                      int Co, int pad, float *gw, int gw_fresh, float *gx, int gx_fresh);
 
 #endif

@@ -257,12 +257,16 @@ static void conv_bwd(dl_graph *g, const dl_rec *r) {
             for (int co = 0; co < G.Cout; co++)
                 gb[co] += (float)dl_sum_det(dy + ((int64_t)n * G.Cout + co) * G.OHW, G.OHW);
     }
-    float *gw = w->requires_grad ? dl_tensor_grad(g, w) : NULL;
+    /* a fresh dW (the step's first gradient into a replica's buffer) is written, not
+     * zeroed and added to: the same bits without a pass over the weights' size */
+    int gw_fresh = 0;
+    float *gw = w->requires_grad ? dl_grad_out(g, w, &gw_fresh) : NULL;
     float *gx = NULL;
     int fresh = 0;
     if (x->requires_grad) gx = dl_grad_out(g, x, &fresh);
     if (r->arg.i[4]) { /* recorded as Winograd by the forward; it writes every pixel of a fresh dX */
-        if (gw || gx) dl_wino_backward(g, r->arg.i[4], x->data, w->data, dy, G.N, G.C, G.H, G.W, G.Cout, G.p, gw, gx, fresh);
+        if (gw || gx) dl_wino_backward(g, r->arg.i[4], x->data, w->data, dy, G.N, G.C, G.H, G.W, G.Cout, G.p, gw, gw_fresh, gx,
+                                         fresh);
         return;
     }
     if (gx && fresh) memset(gx, 0, (size_t)x->size * sizeof(float));
@@ -314,13 +318,15 @@ static void conv_bwd(dl_graph *g, const dl_rec *r) {
                 im2col(&G, x->data, gr, &k, col);
                 cm = col, ldc = k.ncols;
             }
+            const int wfirst = gw_fresh && b == 0; /* this group's rows of dW not yet written */
             if (gw && small_k) {
                 dl_sgemm(0, 1, G.K, G.Coutg, (int)k.ncols, 1.0f, cm, (int)ldc, dmat, (int)ldd, 0.0f, wt, G.Coutg);
                 float *gwg = gw + (int64_t)gr * G.Coutg * G.K;
                 for (int co = 0; co < G.Coutg; co++)
-                    for (int q = 0; q < G.K; q++) gwg[co * G.K + q] += wt[q * G.Coutg + co];
+                    for (int q = 0; q < G.K; q++)
+                        gwg[co * G.K + q] = wfirst ? wt[q * G.Coutg + co] : gwg[co * G.K + q] + wt[q * G.Coutg + co];
             } else if (gw) {
-                dl_sgemm(0, 1, G.Coutg, G.K, (int)k.ncols, 1.0f, dmat, (int)ldd, cm, (int)ldc, 1.0f,
+                dl_sgemm(0, 1, G.Coutg, G.K, (int)k.ncols, 1.0f, dmat, (int)ldd, cm, (int)ldc, wfirst ? 0.0f : 1.0f,
                          gw + (int64_t)gr * G.Coutg * G.K, G.K);
             }
             if (!gx) continue;

@@ -104,7 +104,7 @@ T512 static void store_tile_avx512(const float *y, float *dst, int64_t cs, int O
  * added as 9 full vectors gathered from dg in that order (the same adds, same
  * bits as the scalar loop; per-channel masked 9-float stores, each overlapping
  * the next one's load, ran at a fraction of this). */
-T512 static void add_filter_grad_avx512(const float *dg, float *d, int lanes) {
+T512 static void add_filter_grad_avx512(const float *dg, float *d, int lanes, int fresh) {
     static const int32_t idx[144] __attribute__((aligned(64))) = {
 #define I9(l) (l), 16 + (l), 32 + (l), 48 + (l), 64 + (l), 80 + (l), 96 + (l), 112 + (l), 128 + (l)
         I9(0), I9(1), I9(2),  I9(3),  I9(4),  I9(5),  I9(6),  I9(7),
@@ -115,7 +115,7 @@ T512 static void add_filter_grad_avx512(const float *dg, float *d, int lanes) {
     for (int j = 0; 16 * j < n; j++) {
         const __mmask16 m = tail_mask(n - 16 * j);
         const __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, _mm512_load_si512(idx + 16 * j), dg, 4);
-        _mm512_mask_storeu_ps(d + 16 * j, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, d + 16 * j), v));
+        _mm512_mask_storeu_ps(d + 16 * j, m, fresh ? v : _mm512_add_ps(_mm512_maskz_loadu_ps(m, d + 16 * j), v));
     }
 }
 #else
@@ -582,11 +582,11 @@ void dl_wino_forward(dl_graph *g, int m, const float *x, const float *w, const f
     wino_conv(&P, x, U, bias, y, 0, U + uf, own_blocks(&P));
 }
 
-/* dw[co][c] += G^T dU[.][co][c] G, dU [nx][Co][Cp] (the transposed weight-gradient
+/* dw[co][c] += (= when fresh) G^T dU[.][co][c] G, dU [nx][Co][Cp] (the transposed weight-gradient
  * product, so that 16 lanes are 16 input channels of one output channel: their
  * 16 x 9 taps are 144 consecutive floats of dW, added in one sequential run; with
  * lanes over output channels every tile wrote 16 lines 9 C floats apart). */
-static void filter_grad(int m, const float *dU, int C, int Co, int Cp, float *gw) {
+static void filter_grad(int m, const float *dU, int C, int Co, int Cp, float *gw, int fresh) {
     const int64_t ds = xi_stride(Co, Cp);
 #pragma omp parallel for schedule(static) if ((int64_t)Co * Cp * 36 > DL_PAR_MIN)
     for (int co = 0; co < Co; co++) {
@@ -598,19 +598,19 @@ static void filter_grad(int m, const float *dU, int C, int Co, int Cp, float *gw
 #if HAVE_WK512
             if (use_avx512()) {
                 m == 4 ? wk_filter_grad_tile_avx512(src, ds, dg) : wk2_filter_grad_tile_avx512(src, ds, dg);
-                add_filter_grad_avx512(dg, d, lanes);
+                add_filter_grad_avx512(dg, d, lanes, fresh);
                 continue;
             }
 #endif
             m == 4 ? wk_filter_grad_tile_generic(src, ds, dg) : wk2_filter_grad_tile_generic(src, ds, dg);
             for (int l = 0; l < lanes; l++)
-                for (int k = 0; k < 9; k++) d[l * 9 + k] += dg[k * 16 + l];
+                for (int k = 0; k < 9; k++) d[l * 9 + k] = fresh ? dg[k * 16 + l] : d[l * 9 + k] + dg[k * 16 + l];
         }
     }
 }
 
 void dl_wino_backward(dl_graph *g, int m, const float *x, const float *w, const float *dy, int N, int C, int H, int W,
-                      int Co, int pad, float *gw, float *gx, int gx_fresh) {
+                      int Co, int pad, float *gw, int gw_fresh, float *gx, int gx_fresh) {
     if (gw) {
         /* Tiles of the forward convolution: V from x, Z from dY (bands of 6 rows of x
          * and 4 rows of dY, zero-padded to 4 tw columns, per row of tiles). */
@@ -648,7 +648,7 @@ void dl_wino_backward(dl_graph *g, int m, const float *x, const float *w, const 
                 dl_sgemm(1, 0, Co, C, nb, 1.0f, Z + xi * zs, P.Cop, V + xi * vs, P.Cp, r0 ? 1.0f : 0.0f,
                          dU + xi * xi_stride(Co, P.Cp), P.Cp);
         }
-        filter_grad(m, dU, C, Co, P.Cp, gw);
+        filter_grad(m, dU, C, Co, P.Cp, gw, gw_fresh);
     }
     if (gx) {
         /* dX = conv(dY, w rotated 180 degrees with in/out channels swapped, padding 2 - pad) */
