@@ -586,28 +586,35 @@ void dl_wino_forward(dl_graph *g, int m, const float *x, const float *w, const f
  * product, so that 16 lanes are 16 input channels of one output channel: their
  * 16 x 9 taps are 144 consecutive floats of dW, added in one sequential run; with
  * lanes over output channels every tile wrote 16 lines 9 C floats apart). */
+/* dw[co][c] += (= when fresh) G^T du[.][c] G for one output channel's row du (xi stride ds). */
+static void filter_grad_row(int m, const float *du, int64_t ds, int C, float *gw_co, int fresh) {
+    float dg[9 * 16] __attribute__((aligned(64)));
+    for (int c0 = 0; c0 < C; c0 += 16) {
+        const float *src = du + c0;
+        const int lanes = C - c0 < 16 ? C - c0 : 16;
+        float *d = gw_co + (int64_t)c0 * 9;
+#if HAVE_WK512
+        if (use_avx512()) {
+            m == 4 ? wk_filter_grad_tile_avx512(src, ds, dg) : wk2_filter_grad_tile_avx512(src, ds, dg);
+            add_filter_grad_avx512(dg, d, lanes, fresh);
+            continue;
+        }
+#endif
+        m == 4 ? wk_filter_grad_tile_generic(src, ds, dg) : wk2_filter_grad_tile_generic(src, ds, dg);
+        for (int l = 0; l < lanes; l++)
+            for (int k = 0; k < 9; k++) d[l * 9 + k] = fresh ? dg[k * 16 + l] : d[l * 9 + k] + dg[k * 16 + l];
+    }
+}
+
 static void filter_grad(int m, const float *dU, int C, int Co, int Cp, float *gw, int fresh) {
     const int64_t ds = xi_stride(Co, Cp);
 #pragma omp parallel for schedule(static) if ((int64_t)Co * Cp * 36 > DL_PAR_MIN)
-    for (int co = 0; co < Co; co++) {
-        float dg[9 * 16] __attribute__((aligned(64)));
-        for (int c0 = 0; c0 < C; c0 += 16) {
-            const float *src = dU + (int64_t)co * Cp + c0;
-            const int lanes = C - c0 < 16 ? C - c0 : 16;
-            float *d = gw + ((int64_t)co * C + c0) * 9;
-#if HAVE_WK512
-            if (use_avx512()) {
-                m == 4 ? wk_filter_grad_tile_avx512(src, ds, dg) : wk2_filter_grad_tile_avx512(src, ds, dg);
-                add_filter_grad_avx512(dg, d, lanes, fresh);
-                continue;
-            }
-#endif
-            m == 4 ? wk_filter_grad_tile_generic(src, ds, dg) : wk2_filter_grad_tile_generic(src, ds, dg);
-            for (int l = 0; l < lanes; l++)
-                for (int k = 0; k < 9; k++) d[l * 9 + k] = fresh ? dg[k * 16 + l] : d[l * 9 + k] + dg[k * 16 + l];
-        }
-    }
+    for (int co = 0; co < Co; co++)
+        filter_grad_row(m, dU + (int64_t)co * Cp, ds, C, gw + (int64_t)co * C * 9, fresh);
 }
+
+/* Output channels per block of the one-block weight gradient (below). */
+#define GW_ROWS 16
 
 void dl_wino_backward(dl_graph *g, int m, const float *x, const float *w, const float *dy, int N, int C, int H, int W,
                       int Co, int pad, float *gw, int gw_fresh, float *gx, int gx_fresh) {
@@ -619,7 +626,14 @@ void dl_wino_backward(dl_graph *g, int m, const float *x, const float *w, const 
         const int OH = P.OH, OW = P.OW, Dw = m * P.tw;
         const int64_t vs = xi_stride(P.TB, P.Cp), zs = xi_stride(P.TB, P.Cop);
         const int64_t bandf = fl16(P.a * (int64_t)P.Wp * P.Cp) + fl16(m * (int64_t)Dw * P.Cop);
-        const size_t vf = P.nx * (size_t)vs, zf = P.nx * (size_t)zs, duf = P.nx * (size_t)xi_stride(Co, P.Cp);
+        /* One tile block (the deep layers of a small batch): dU is made GW_ROWS output
+         * channels at a time and back-transformed while in L2, instead of all of it
+         * (16.8 MB at 512 channels) going to memory and back; each row of dU is the
+         * same product either way. */
+        const int single = one_block(&P);
+        const int64_t bs = xi_stride(GW_ROWS, P.Cp);
+        const size_t vf = P.nx * (size_t)vs, zf = P.nx * (size_t)zs,
+                     duf = single ? (size_t)omp_get_max_threads() * P.nx * bs : P.nx * (size_t)xi_stride(Co, P.Cp);
         float *V = dl_graph_scratch(g, (vf + zf + duf + (size_t)omp_get_max_threads() * bandf) * sizeof(float));
         float *Z = V + vf, *dU = Z + zf, *bands = dU + duf;
         const int64_t rows = (int64_t)N * P.th, rpb = P.TB / P.tw;
@@ -642,13 +656,26 @@ void dl_wino_backward(dl_graph *g, int m, const float *x, const float *w, const 
                 }
             }
             }
+            if (single) {
+#pragma omp parallel for schedule(static) if ((int64_t)nb * P.Cp * P.Cop * 36 > DL_PAR_MIN)
+                for (int co0 = 0; co0 < Co; co0 += GW_ROWS) {
+                    const int R = Co - co0 < GW_ROWS ? Co - co0 : GW_ROWS;
+                    float *D = dU + (int64_t)omp_get_thread_num() * P.nx * bs;
+                    for (int xi = 0; xi < P.nx; xi++)
+                        dl_sgemm(1, 0, R, C, nb, 1.0f, Z + xi * zs + co0, P.Cop, V + xi * vs, P.Cp, 0.0f, D + xi * bs,
+                                 P.Cp);
+                    for (int r = 0; r < R; r++)
+                        filter_grad_row(m, D + (int64_t)r * P.Cp, bs, C, gw + (int64_t)(co0 + r) * C * 9, gw_fresh);
+                }
+                break;
+            }
             /* dU[xi] (+)= Z[xi]^T V[xi] ([Co x C]): blocks in order, so the sum order is fixed */
 #pragma omp parallel for schedule(static) if ((int64_t)nb * P.Cp * P.Cop * 36 > DL_PAR_MIN)
             for (int xi = 0; xi < P.nx; xi++)
                 dl_sgemm(1, 0, Co, C, nb, 1.0f, Z + xi * zs, P.Cop, V + xi * vs, P.Cp, r0 ? 1.0f : 0.0f,
                          dU + xi * xi_stride(Co, P.Cp), P.Cp);
         }
-        filter_grad(m, dU, C, Co, P.Cp, gw, gw_fresh);
+        if (!single) filter_grad(m, dU, C, Co, P.Cp, gw, gw_fresh);
     }
     if (gx) {
         /* dX = conv(dY, w rotated 180 degrees with in/out channels swapped, padding 2 - pad) */
