@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "testutil.h"
+#include "core/internal.h"
 #include "dynlab/conv.h"
 #include "dynlab/core.h"
 
@@ -37,8 +38,11 @@ static float *dup(const float *p, int64_t n) {
     return q;
 }
 
-/* Three forward+backward passes on one graph (reset between), the last kept. */
-static wrun run_case(const wcase *c, int algo, int threads, int64_t block_floats) {
+/* Three forward+backward passes on one graph (reset between), the last kept.
+ * bound: the gradients go to a separate store bound to the graph, as a replica's do,
+ * starting each step untouched and filled with NaN, so that the first gradient
+ * into each buffer is written rather than added (dl_grad_out's fresh flag). */
+static wrun run_case_bound(const wcase *c, int algo, int threads, int64_t block_floats, int bound) {
     dl_set_threads(threads);
     dl_conv2d_set_algo(algo);
     dl_conv2d_set_winograd_block_floats(block_floats);
@@ -59,8 +63,18 @@ static wrun run_case(const wcase *c, int algo, int threads, int64_t block_floats
     fill(R, &r, 1.0f);
     dl_graph *g = dl_graph_new();
     wrun out = {0};
+    float *grads[4] = {0};
+    unsigned char touched[4] = {0};
+    for (int i = 0; bound && i < ps.n; i++) {
+        grads[i] = malloc((size_t)ps.items[i]->size * sizeof(float));
+        assert_non_null(grads[i]);
+    }
+    if (bound) dl_graph_bind_params(g, &ps, ps.n, grads, touched);
     for (int step = 0; step < 3; step++) {
         dl_params_zero_grad(&ps);
+        memset(touched, 0, sizeof touched);
+        for (int i = 0; bound && i < ps.n; i++)
+            for (int64_t j = 0; j < ps.items[i]->size; j++) grads[i][j] = NAN;
         dl_tensor *y = dl_conv2d(g, x, w, b, 1, c->pad, 1, 1);
         dl_backward(g, dl_sum_all(g, dl_mul(g, y, R)));
         if (step == 0) out.allocs_first = dl_graph_heap_allocs(g);
@@ -68,18 +82,23 @@ static wrun run_case(const wcase *c, int algo, int threads, int64_t block_floats
             out.allocs_later = dl_graph_heap_allocs(g);
             out.ny = y->size, out.nx = x->size, out.nw = w->size;
             out.y = dup(y->data, y->size);
-            out.gx = dup(x->grad, x->size);
-            out.gw = dup(w->grad, w->size);
-            out.gb = b ? dup(b->grad, b->size) : NULL;
+            out.gx = dup(bound ? grads[x->index] : x->grad, x->size);
+            out.gw = dup(bound ? grads[w->index] : w->grad, w->size);
+            out.gb = b ? dup(bound ? grads[b->index] : b->grad, b->size) : NULL;
         }
         dl_graph_reset(g);
     }
     dl_graph_free(g);
+    for (int i = 0; i < 4; i++) free(grads[i]);
     dl_params_free(&ps);
     dl_conv2d_set_winograd_block_floats(0);
     dl_conv2d_set_algo(DL_CONV_AUTO);
     dl_set_threads(1);
     return out;
+}
+
+static wrun run_case(const wcase *c, int algo, int threads, int64_t block_floats) {
+    return run_case_bound(c, algo, threads, block_floats, 0);
 }
 
 static void free_run(wrun *a) { free(a->y), free(a->gx), free(a->gw), free(a->gb); }
@@ -161,6 +180,30 @@ static void test_same_bits_any_threads(void **state) {
     }
 }
 
+/* A replica's gradients (a bound store, written fresh each step) are the same bits as
+ * gradients added into zeroed buffers: for im2col (with its transposed small-K
+ * weight gradient) and both Winograd variants, one block of tiles (the per-strip and
+ * per-16-channel paths) and several. */
+static void test_fresh_gradients_same_bits(void **state) {
+    (void)state;
+    const int algos3[3] = {DL_CONV_IM2COL, DL_CONV_WINOGRAD, DL_CONV_WINOGRAD2};
+    const wcase one_channel = {2, 1, 12, 12, 16, 1, 1}; /* im2col's transposed small-K weight gradient */
+    for (int k = 0; k <= N_CASES; k++)
+        for (int a = 0; a < 3; a++)
+            for (int blocks = 0; blocks < 2; blocks++) {
+                const wcase *c = k < N_CASES ? &cases[k] : &one_channel;
+                const int64_t bf = blocks ? 4096 : 0;
+                wrun plain = run_case_bound(c, algos3[a], 2, bf, 0);
+                wrun fresh = run_case_bound(c, algos3[a], 2, bf, 1);
+                if (memcmp(plain.gw, fresh.gw, (size_t)plain.nw * sizeof(float)) ||
+                    memcmp(plain.gx, fresh.gx, (size_t)plain.nx * sizeof(float)))
+                    fail_msg("case %d algo %d blocks %d: fresh gradients differ from accumulated ones", k, algos3[a],
+                             blocks);
+                free_run(&plain);
+                free_run(&fresh);
+            }
+}
+
 static void test_no_allocation_after_first_step(void **state) {
     (void)state;
     FOR_ALGOS {
@@ -214,6 +257,7 @@ int main(void) {
         cmocka_unit_test(test_same_bits_any_threads),
         cmocka_unit_test(test_generic_transforms),
         cmocka_unit_test(test_no_allocation_after_first_step),
+        cmocka_unit_test(test_fresh_gradients_same_bits),
         cmocka_unit_test(test_algo_names),
         cmocka_unit_test(test_auto_choice),
     };

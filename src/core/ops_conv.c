@@ -261,6 +261,10 @@ static void conv_bwd(dl_graph *g, const dl_rec *r) {
      * zeroed and added to: the same bits without a pass over the weights' size */
     int gw_fresh = 0;
     float *gw = w->requires_grad ? dl_grad_out(g, w, &gw_fresh) : NULL;
+    if (gw && gw_fresh && (int64_t)G.N * G.OHW == 0) { /* no output: nothing below writes dW */
+        memset(gw, 0, (size_t)w->size * sizeof(float));
+        gw_fresh = 0;
+    }
     float *gx = NULL;
     int fresh = 0;
     if (x->requires_grad) gx = dl_grad_out(g, x, &fresh);
