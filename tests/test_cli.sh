@@ -38,6 +38,8 @@ expect 2 "bad seed" "--seed expects a non-negative integer" -- "$D" run x --seed
 expect 2 "reproduce unknown system" "unknown system 'nosuch'" -- "$D" reproduce nosuch
 expect 2 "run bad control" "--control expects 'none' or 'untrained', got 'frozen'" -- "$D" run x --control frozen
 expect 2 "reproduce bad control" "--control expects 'none' or 'untrained', got 'frozen'" -- "$D" reproduce --control frozen
+expect 2 "bad DYNLAB_HUGEPAGES" "DYNLAB_HUGEPAGES='yes': expected 0 (off) or 1 (on, the default)" -- env DYNLAB_HUGEPAGES=yes "$D" list
+expect 0 "DYNLAB_HUGEPAGES=1" "" -- env DYNLAB_HUGEPAGES=1 "$D" list
 "$D" reproduce --help | grep -q -- "--control untrained" || fail "reproduce --help documents --control untrained"
 for sub in run reproduce config list; do
   expect 0 "$sub --help" "" -- "$D" "$sub" --help

@@ -60,6 +60,12 @@ int main(int argc, char **argv) {
         fprintf(stderr, "dynlab: DYNLAB_CONV_ALGO='%s': expected auto, im2col, winograd or winograd2\n", algo);
         return DL_EXIT_USAGE;
     }
+    /* Likewise the huge-page switch (src/core/bigalloc.c): unset, 0 or 1. */
+    const char *huge = getenv("DYNLAB_HUGEPAGES");
+    if (huge && *huge && strcmp(huge, "0") && strcmp(huge, "1")) {
+        fprintf(stderr, "dynlab: DYNLAB_HUGEPAGES='%s': expected 0 (off) or 1 (on, the default)\n", huge);
+        return DL_EXIT_USAGE;
+    }
     if (!strcmp(cmd, "list")) return dl_cmd_list(argc - 1, argv + 1);
     if (!strcmp(cmd, "run")) return dl_cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "reproduce")) return dl_cmd_reproduce(argc - 1, argv + 1);

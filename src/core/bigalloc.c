@@ -24,7 +24,8 @@
 #define HUGE_PAGE ((size_t)2 << 20)
 
 /* DYNLAB_HUGEPAGES=0 turns the advice off (read once): short runs whose start-up
- * matters more than the steps, such as the test suite. */
+ * matters more than the steps, such as the test suite. The dynlab command rejects
+ * values other than 0 and 1 before it starts (tools/dynlab.c). */
 int dl_hugepages_on(void) {
     static int on = -1; /* a benign race: every thread computes the same answer */
     if (on < 0) {
