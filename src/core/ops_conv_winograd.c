@@ -315,7 +315,8 @@ static void filter_tile(int m, const float *g, int64_t gs, int rot, float *U, in
 /* Input channels per transposed chunk of the forward filter transform. */
 #define FWD_CB 16
 
-/* Forward filters: U[xi][c][co] (packed B of [C x Co]) from w [Co][C][3][3], per
+/* Forward filters: U[xi][c][co] (packed B of [C x Co]) from w [Co][C][3][3] (w
+ * points at w[o0][k0], rows ws floats apart), per
  * block of 32 output channels (one packed strip of the 6x32 kernel: each store of
  * the two 16-lane halves then fills whole cache lines, and the rows of a strip are
  * written in order), via [9 FWD_CB][32] register transposes of FWD_CB input
@@ -323,12 +324,12 @@ static void filter_tile(int m, const float *g, int64_t gs, int rot, float *U, in
  * streams of w in, one strip out. (Chunks of input channels over all output
  * channels wrote U all over its strips; a whole transposed copy of w first was a
  * 2 x |w| memory pass more.) */
-static void filter_strip_fwd(int m, const float *w, int Co, int C, int Cop, int o0, int k0, int k1, float *t,
+static void filter_strip_fwd(int m, const float *w, int64_t ws, int Co, int Cop, int o0, int k0, int k1, float *t,
                              float *U, int64_t us, const dl_sgemm_bpack *L, int j0) {
     const int rows = Co - o0 < 32 ? Co - o0 : 32;
     for (int c0 = k0; c0 < k1; c0 += FWD_CB) {
         const int n = k1 - c0 < FWD_CB ? k1 - c0 : FWD_CB;
-        to_lanes(w + ((int64_t)o0 * C + c0) * 9, (int64_t)C * 9, rows, 9 * n, 1, 0, 32, t);
+        to_lanes(w + (int64_t)(c0 - k0) * 9, ws, rows, 9 * n, 1, 0, 32, t);
         for (int c = 0; c < n; c++)
             for (int h = 0; h < 32 && o0 + h < Cop; h += 16)
                 filter_tile(m, t + (int64_t)c * 9 * 32 + h, 32, 0, U + dl_sgemm_bpack_offset(L, c0 - k0 + c, j0 + h),
@@ -344,7 +345,7 @@ static void filter_transform_fwd(int m, const float *w, int Co, int C, int Cop, 
     dl_sgemm_packed_b_layout(Co, C, &L);
 #pragma omp parallel for schedule(static) if ((int64_t)C * Cop * 36 > DL_PAR_MIN)
     for (int b = 0; b < nblk; b++)
-        filter_strip_fwd(m, w, Co, C, Cop, 32 * b, 0, C, tmp + (int64_t)omp_get_thread_num() * 9 * FWD_CB * 32, U, us, &L,
+        filter_strip_fwd(m, w + (int64_t)32 * b * C * 9, (int64_t)C * 9, Co, Cop, 32 * b, 0, C, tmp + (int64_t)omp_get_thread_num() * 9 * FWD_CB * 32, U, us, &L,
                          32 * b);
 }
 
@@ -498,8 +499,15 @@ static void wino_conv(const wplan *P, const float *x, const float *U, const floa
  * rot = 0: the forward (w [Co][C][3][3], K = C); rot = 1: the input gradient
  * (the plan's C and Co are w's Co and C). */
 static int64_t strip_stride(int K) { return dl_sgemm_packed_b_floats(32, K) / 1024 * 1024 + 1024 + 16; }
+/* Row stride of the forward's copy of a strip's weights for one K block: a line
+ * more than the row, so the 32 rows' same columns fall in different L1 sets. */
+static int64_t wcopy_stride(int kc) { return (int64_t)9 * kc + 16; }
 static size_t strip_floats(const wplan *P) {
-    return (size_t)P->nx * strip_stride(P->C) + (size_t)9 * FWD_CB * 32; /* the strip, the transpose buffer */
+    dl_sgemm_bpack Lk;
+    dl_sgemm_packed_b_layout(32, P->C, &Lk);
+    const int kc = P->C < Lk.kc ? P->C : Lk.kc;
+    /* the strip, the transpose buffer, the forward's weight copy */
+    return (size_t)P->nx * strip_stride(P->C) + (size_t)9 * FWD_CB * 32 + (size_t)32 * wcopy_stride(kc);
 }
 
 static void wino_conv_strips(const wplan *P, const float *x, const float *w, int rot, const float *bias, float *out,
@@ -520,6 +528,7 @@ static void wino_conv_strips(const wplan *P, const float *x, const float *w, int
 #pragma omp parallel if ((int64_t)nb * P->Cp * P->Cop * 36 > DL_PAR_MIN)
     {
         float *U = strips + (int64_t)omp_get_thread_num() * strip_floats(P), *t = U + P->nx * ss;
+        float *wc = t + 9 * FWD_CB * 32;
 #pragma omp for schedule(static)
         for (int s = 0; s < nstrips; s++) {
             const int o0 = 32 * s, ncol = P->Co - o0 < 32 ? P->Co - o0 : 32;
@@ -532,8 +541,16 @@ static void wino_conv_strips(const wplan *P, const float *x, const float *w, int
                 dl_sgemm_packed_b_layout(ncol, k1 - k0, &L);
                 if (rot)
                     filter_strip_bwd(P->m, w, P->C, P->Co, P->Cop, o0, k0, k1, t, U, ss, &L, 0);
-                else
-                    filter_strip_fwd(P->m, w, P->Co, P->C, P->Cop, o0, k0, k1, t, U, ss, &L, 0);
+                else {
+                    /* The 32 rows' taps of this K block, copied row after row first: read
+                     * in place, 32 interleaved runs of 576 bytes, the prefetchers did not
+                     * follow them and the transposes waited on memory (the 512-channel
+                     * layer's forward: 1.5 of its 4.9 ms); sequential runs stream. */
+                    const int64_t wcs = wcopy_stride(k1 - k0);
+                    for (int o = 0; o < ncol; o++)
+                        memcpy(wc + o * wcs, w + ((int64_t)(o0 + o) * P->C + k0) * 9, (size_t)9 * (k1 - k0) * sizeof(float));
+                    filter_strip_fwd(P->m, wc, wcs, P->Co, P->Cop, o0, k0, k1, t, U, ss, &L, 0);
+                }
                 for (int xi = 0; xi < P->nx; xi++)
                     dl_sgemm_packed_b(0, nb, ncol, k1 - k0, 1.0f, V + xi * vs + k0, P->Cp, U + xi * ss, k0 ? 1.0f : 0.0f,
                                       M + xi * ms + o0, P->Cop);
