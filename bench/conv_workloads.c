@@ -206,8 +206,7 @@ static int bench_run_conv_workload(const bench_conv_workload *w, int warmup, int
         double t0 = now_s(), c0 = cpu_s();
         /* the mean loss of equal micro-batches: the gradient is their mean (resnet-det's
          * sum of means likewise) */
-        float lv = dl_replicas_step(rp, conv_replica_step, &ctx, 1.0f / (float)replicas);
-        dl_optim_step(&opt, opt.lr);
+        float lv = dl_replicas_step_update(rp, conv_replica_step, &ctx, 1.0f / (float)replicas, &opt, opt.lr);
         dl_replicas_reset(rp);
         double t = now_s() - t0, c = cpu_s() - c0;
         if (s >= warmup) cpu[s - warmup] = c;

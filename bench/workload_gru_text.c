@@ -123,8 +123,7 @@ int bench_run_gru_text(const bench_workload *w, int warmup, int steps, uint64_t 
     int64_t allocs_after_first = 0;
     for (int s = 0; s < warmup + steps; s++) {
         double t0 = now_s(), c0 = cpu_s();
-        float lv = dl_replicas_step(rp, gt_replica_step, &ctx, 1.0f / (float)replicas);
-        dl_optim_step(&opt, opt.lr);
+        float lv = dl_replicas_step_update(rp, gt_replica_step, &ctx, 1.0f / (float)replicas, &opt, opt.lr);
         dl_replicas_reset(rp);
         double t = now_s() - t0, c = cpu_s() - c0;
         if (s >= warmup) cpu[s - warmup] = c;

@@ -2,7 +2,9 @@
  * must give the full-batch gradient (up to float rounding), the same bits for any
  * thread count, overwrite whatever the gradient buffers held before, leave frozen
  * parameters alone, zero trainable parameters no replica used, and allocate
- * nothing on the heap after the first step. */
+ * nothing on the heap after the first step. dl_replicas_step_update (the
+ * optimizer fused into the gradient sum) must give the bits of the step
+ * followed by dl_optim_step. */
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -10,6 +12,7 @@
 #include "testutil.h"
 #include "dynlab/core.h"
 #include "dynlab/nn.h"
+#include "dynlab/optim.h"
 
 enum { VOCAB = 32, T = 16, B = 8 };
 
@@ -18,6 +21,7 @@ typedef struct fixture {
     dl_gpt model;
     int tokens[B * T], targets[B * T];
     dl_tensor *unused; /* trainable, never touched by the loss */
+    dl_tensor *big;    /* NULL, or a parameter of several gradient-sum chunks in the loss */
 } fixture;
 
 static void fixture_init(fixture *f) {
@@ -29,6 +33,7 @@ static void fixture_init(fixture *f) {
     dl_gpt_init(&f->model, &f->ps, &cfg, &rng);
     const int sh[1] = {5};
     f->unused = dl_param_new(&f->ps, "unused", 1, sh);
+    f->big = NULL;
     for (int i = 0; i < B * T; i++) {
         f->tokens[i] = (int)dl_rng_below(&rng, VOCAB);
         f->targets[i] = (int)dl_rng_below(&rng, VOCAB);
@@ -44,6 +49,7 @@ static float replica_body(dl_graph *g, int r, int n, void *ctx) {
     fixture *f = ctx;
     const int b0 = B * r / n, b1 = B * (r + 1) / n;
     dl_tensor *loss = dl_gpt_loss(g, &f->model, f->tokens + b0 * T, f->targets + b0 * T, b1 - b0, T);
+    if (f->big) loss = dl_add(g, loss, dl_mean_all(g, dl_square(g, f->big)));
     dl_backward(g, loss);
     return loss->data[0];
 }
@@ -164,12 +170,87 @@ static void test_no_heap_allocations_after_first_step(void **state) {
     fixture_free(&f);
 }
 
+
+/* Every parameter, gradient and optimizer moment of a run, concatenated. */
+static float *state_copy(const fixture *f, const dl_optim *o, int64_t *len) {
+    int64_t n = 0;
+    for (int i = 0; i < f->ps.n; i++) n += 4 * f->ps.items[i]->size;
+    float *out = calloc((size_t)n, sizeof(float)), *d = out;
+    assert_non_null(out);
+    for (int i = 0; i < f->ps.n; i++) {
+        const dl_tensor *t = f->ps.items[i];
+        const size_t bytes = (size_t)t->size * sizeof(float);
+        memcpy(d, t->data, bytes), d += t->size;
+        if (t->grad) memcpy(d, t->grad, bytes);
+        d += t->size;
+        if (i < o->n_state && o->m[i]) memcpy(d, o->m[i], bytes);
+        d += t->size;
+        if (i < o->n_state && o->v[i]) memcpy(d, o->v[i], bytes);
+        d += t->size;
+    }
+    *len = n;
+    return out;
+}
+
+/* Three steps of n replicas on `threads` threads with optimizer `kind`, the
+ * update separate (fused = 0) or fused into the gradient sum (fused = 1). */
+static float *train_three(dl_opt_kind kind, int n, int threads, int fused, int64_t *len) {
+    fixture f;
+    fixture_init(&f);
+    const int big_shape[1] = {40000}; /* three chunks of the gradient sum */
+    f.big = dl_param_new(&f.ps, "big", 1, big_shape);
+    dl_rng rng;
+    dl_rng_init(&rng, 11, 0);
+    dl_init_normal(f.big, &rng, 1.0f);
+    dl_params_set_trainable(&f.ps, "blocks.0.", 0); /* a frozen block: never updated */
+    dl_optim o;
+    dl_optim_init(&o, &f.ps, kind, 1e-2f);
+    o.momentum = kind == DL_OPT_SGD ? 0.9f : 0.0f;
+    o.weight_decay = 0.05f;
+    dl_replicas *rp = dl_replicas_new(&f.ps, n);
+    omp_set_num_threads(threads);
+    for (int s = 0; s < 3; s++) {
+        const float lr = 1e-2f * (float)(s + 1); /* a schedule: the factors must follow it */
+        if (fused) {
+            dl_replicas_step_update(rp, replica_body, &f, 1.0f / (float)n, &o, lr);
+        } else {
+            dl_replicas_step(rp, replica_body, &f, 1.0f / (float)n);
+            dl_optim_step(&o, lr);
+        }
+    }
+    omp_set_num_threads(2);
+    assert_int_equal(o.step, 3);
+    float *out = state_copy(&f, &o, len);
+    dl_replicas_free(rp);
+    dl_optim_free(&o);
+    fixture_free(&f);
+    return out;
+}
+
+static void test_fused_update_same_bits(void **state) {
+    (void)state;
+    const dl_opt_kind kinds[3] = {DL_OPT_SGD, DL_OPT_ADAM, DL_OPT_ADAMW};
+    for (int k = 0; k < 3; k++)
+        for (int n = 1; n <= 2; n++)
+            for (int threads = 1; threads <= 2; threads++) {
+                int64_t la, lb;
+                float *a = train_three(kinds[k], n, threads, 0, &la);
+                float *b = train_three(kinds[k], n, threads, 1, &lb);
+                assert_int_equal(la, lb);
+                if (memcmp(a, b, (size_t)la * sizeof(float)))
+                    fail_msg("optimizer %d, %d replicas, %d threads: the fused update differs", k, n, threads);
+                free(a);
+                free(b);
+            }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matches_full_batch),
         cmocka_unit_test(test_same_bits_any_thread_count),
         cmocka_unit_test(test_frozen_and_unused),
         cmocka_unit_test(test_no_heap_allocations_after_first_step),
+        cmocka_unit_test(test_fused_update_same_bits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -223,6 +223,14 @@ dl_graph *dl_replicas_graph(dl_replicas *rp, int r);
  * bodies' results. Graphs are reset at the start, so activations stay readable
  * until the next step. grad_scale = 1/n for equal micro-batches of a mean loss. */
 float dl_replicas_step(dl_replicas *rp, dl_replica_fn body, void *ctx, float grad_scale);
+/* The same, calling done(done_ctx, i, lo, hi) once for every chunk [lo, hi) of
+ * each trainable parameter i as soon as that chunk's sum is in param.grad (on the
+ * thread that summed it; chunks are disjoint and run in parallel). With done
+ * NULL this is dl_replicas_step. (dl_replicas_step_update in dynlab/optim.h
+ * applies the optimizer this way.) */
+typedef void (*dl_grad_chunk_fn)(void *done_ctx, int param, int64_t lo, int64_t hi);
+float dl_replicas_step_each(dl_replicas *rp, dl_replica_fn body, void *ctx, float grad_scale, dl_grad_chunk_fn done,
+                            void *done_ctx);
 /* Drop the last step's activations now (dl_graph_reset of every replica). */
 void dl_replicas_reset(dl_replicas *rp);
 /* Arena high-water marks and heap allocations, summed over the replicas. */

@@ -12,6 +12,11 @@ extern "C" {
 
 typedef enum { DL_OPT_SGD = 0, DL_OPT_ADAM, DL_OPT_ADAMW } dl_opt_kind;
 
+/* The current step's factors, set by dl_optim_begin (not settings: read only). */
+typedef struct dl_optim_coef {
+    float lr, l2, decay_mul, step_size, sqrt_bc2;
+} dl_optim_coef;
+
 typedef struct dl_optim {
     dl_opt_kind kind;
     float lr, momentum, weight_decay, beta1, beta2, eps;
@@ -19,6 +24,7 @@ typedef struct dl_optim {
     dl_params *ps;
     float **m, **v;   /* per parameter (NULL where unused) */
     int n_state;      /* length of m and v (grows with the store) */
+    dl_optim_coef coef;
 } dl_optim;
 
 /* Defaults as PyTorch: momentum 0, beta1 0.9, beta2 0.999, eps 1e-8,
@@ -28,6 +34,20 @@ void dl_optim_init(dl_optim *o, dl_params *ps, dl_opt_kind kind, float lr);
 void dl_optim_free(dl_optim *o);
 /* One update with learning rate `lr` (pass o->lr for a constant rate). */
 void dl_optim_step(dl_optim *o, float lr);
+/* The same update in pieces, for callers that apply it as gradients become
+ * ready: dl_optim_begin counts the step, computes its factors and allocates any
+ * missing state; dl_optim_update_range then updates elements [lo, hi) of
+ * parameter i of the store (frozen ones are skipped). Disjoint ranges may run on
+ * different threads at once. begin + every range == dl_optim_step, bit for bit. */
+void dl_optim_begin(dl_optim *o, float lr);
+void dl_optim_update_range(const dl_optim *o, int i, int64_t lo, int64_t hi);
+/* dl_replicas_step followed by dl_optim_step, fused: each chunk of the summed
+ * gradient is updated while it is still in cache, in the same parallel pass,
+ * instead of the optimizer reading every gradient, weight and moment back from
+ * memory afterwards. The same bits as the two calls. No use with gradient
+ * clipping, which needs the whole gradient first. */
+float dl_replicas_step_update(dl_replicas *rp, dl_replica_fn body, void *ctx, float grad_scale, dl_optim *o,
+                              float lr);
 /* Scales all gradients so their global L2 norm is at most max_norm; returns
  * the norm before clipping. */
 double dl_clip_grad_norm(dl_params *ps, double max_norm);

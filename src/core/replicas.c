@@ -153,30 +153,43 @@ void dl_replicas_reset(dl_replicas *rp) {
     for (int r = 0; r < rp->n; r++) dl_graph_reset(rp->graphs[r]);
 }
 
-float dl_replicas_step(dl_replicas *rp, dl_replica_fn body, void *ctx, float grad_scale) {
+/* The sum (and the caller's update) of chunk c. */
+static void finish_chunk(const dl_replicas *rp, int c, float scale, dl_grad_chunk_fn done, void *done_ctx) {
+    const reduce_chunk *k = &rp->chunks[c];
+    if (!rp->ps->items[k->param]->requires_grad) return; /* frozen: its buffers stay as they are */
+    reduce_chunk_run(rp, k, scale);
+    if (done) done(done_ctx, k->param, k->lo, k->hi);
+}
+
+float dl_replicas_step_each(dl_replicas *rp, dl_replica_fn body, void *ctx, float grad_scale, dl_grad_chunk_fn done,
+                            void *done_ctx) {
     const int n = rp->n, nt = replica_threads(rp);
     dl_replicas_reset(rp);
     for (int r = 0; r < n; r++) memset(rp->touched[r], 0, (size_t)rp->n_params);
     float *results = rp->results;
     if (nt <= 1) {
-        /* One thread: each op may still use the team (intra-op threading). */
+        /* One thread per replica at most: each op may still use the team (intra-op
+         * threading); then the chunks split over the team. */
         for (int r = 0; r < n; r++) results[r] = body(rp->graphs[r], r, n, ctx);
-        for (int c = 0; c < rp->n_chunks; c++)
-            if (rp->ps->items[rp->chunks[c].param]->requires_grad) reduce_chunk_run(rp, &rp->chunks[c], grad_scale);
+        const int team = omp_in_parallel() ? 1 : omp_get_max_threads();
+#pragma omp parallel for schedule(static) if (team > 1)
+        for (int c = 0; c < rp->n_chunks; c++) finish_chunk(rp, c, grad_scale, done, done_ctx);
     } else {
         /* One parallel region per step: the replicas, a barrier, then the gradient
-         * sum shared out in fixed chunks. Frozen parameters keep their buffers. */
+         * sum (and the caller's update) shared out in fixed chunks. */
 #pragma omp parallel num_threads(nt)
         {
 #pragma omp for schedule(static, 1)
             for (int r = 0; r < n; r++) results[r] = body(rp->graphs[r], r, n, ctx);
 #pragma omp for schedule(static)
-            for (int c = 0; c < rp->n_chunks; c++)
-                if (rp->ps->items[rp->chunks[c].param]->requires_grad)
-                    reduce_chunk_run(rp, &rp->chunks[c], grad_scale);
+            for (int c = 0; c < rp->n_chunks; c++) finish_chunk(rp, c, grad_scale, done, done_ctx);
         }
     }
     double sum = 0.0;
     for (int r = 0; r < n; r++) sum += results[r];
     return (float)(sum / n);
+}
+
+float dl_replicas_step(dl_replicas *rp, dl_replica_fn body, void *ctx, float grad_scale) {
+    return dl_replicas_step_each(rp, body, ctx, grad_scale, NULL, NULL);
 }

@@ -67,22 +67,21 @@ static float *zeroed(int64_t n) {
     return p;
 }
 
-static void sgd_param(dl_tensor *t, float **bufp, float lr, float mom, float wd) {
+/* Elements [lo, hi) of one parameter; b: the momentum buffer (NULL without momentum). */
+static void sgd_range(dl_tensor *t, float *restrict b, float lr, float mom, float wd, int64_t lo, int64_t hi) {
     float *restrict p = t->data;
     const float *restrict g = t->grad;
-    const int64_t n = t->size;
     if (mom == 0.0f) {
-        for (int64_t j = 0; j < n; j++) p[j] -= lr * (g[j] + wd * p[j]);
+        for (int64_t j = lo; j < hi; j++) p[j] -= lr * (g[j] + wd * p[j]);
         return;
     }
-    if (!*bufp) *bufp = zeroed(n); /* zero buffer: mom*0 + g == PyTorch's first-step clone */
-    float *restrict b = *bufp;
-    for (int64_t j = 0; j < n; j++) {
+    for (int64_t j = lo; j < hi; j++) {
         float gj = g[j] + wd * p[j];
         b[j] = mom * b[j] + gj;
         p[j] -= lr * b[j];
     }
 }
+
 
 typedef struct {
     float l2, decay_mul, b1, b2, c1, c2, step_size, sqrt_bc2, eps;
@@ -155,44 +154,79 @@ static void adam_update(float *p, const float *g, float *m, float *v, int64_t n,
     }
 }
 
-static void adam_param(dl_tensor *t, float **mp, float **vp, float l2, float decay_mul,
-                       float b1, float b2, float step_size, float sqrt_bc2, float eps) {
-    const int64_t n = t->size;
-    if (!*mp) *mp = zeroed(n);
-    if (!*vp) *vp = zeroed(n);
-    float *restrict p = t->data;
-    const float *restrict g = t->grad;
-    float *restrict m = *mp, *restrict v = *vp;
-    const adam_coef k = {l2, decay_mul, b1, b2, 1.0f - b1, 1.0f - b2, step_size, sqrt_bc2, eps};
-    adam_update(p, g, m, v, n, &k);
+/* The step's factors (dl_optim_begin), computed once in double as PyTorch does. */
+static adam_coef step_coef(const dl_optim *o) {
+    const dl_optim_coef *c = &o->coef;
+    return (adam_coef){c->l2, c->decay_mul, o->beta1, o->beta2, 1.0f - o->beta1, 1.0f - o->beta2,
+                       c->step_size, c->sqrt_bc2, o->eps};
 }
 
-void dl_optim_step(dl_optim *o, float lr) {
+static int updates(const dl_tensor *t) { return t->requires_grad && t->grad; }
+
+void dl_optim_begin(dl_optim *o, float lr) {
     dl_params *ps = o->ps;
     ensure_tables(o);
     o->step++;
-    if (o->kind == DL_OPT_SGD) {
-        for (int i = 0; i < ps->n; i++) {
-            dl_tensor *t = ps->items[i];
-            if (!t->requires_grad || !t->grad) continue;
-            sgd_param(t, &o->m[i], lr, o->momentum, o->weight_decay);
+    dl_optim_coef *c = &o->coef;
+    c->lr = lr;
+    for (int i = 0; i < ps->n; i++) { /* state buffers: allocated here, never inside a parallel update */
+        if (!updates(ps->items[i])) continue;
+        const int64_t n = ps->items[i]->size;
+        if (o->kind == DL_OPT_SGD) {
+            if (o->momentum != 0.0f && !o->m[i]) o->m[i] = zeroed(n); /* mom*0 + g == PyTorch's first-step clone */
+            continue;
         }
-        return;
+        if (!o->m[i]) o->m[i] = zeroed(n);
+        if (!o->v[i]) o->v[i] = zeroed(n);
     }
+    if (o->kind == DL_OPT_SGD) return;
     const double t = (double)o->step;
     const double bc1 = 1.0 - pow((double)o->beta1, t);
     const double bc2 = 1.0 - pow((double)o->beta2, t);
-    const float step_size = (float)(lr / bc1);
-    const float sqrt_bc2 = (float)sqrt(bc2);
+    c->step_size = (float)(lr / bc1);
+    c->sqrt_bc2 = (float)sqrt(bc2);
     const int decoupled = o->kind == DL_OPT_ADAMW;
-    const float l2 = decoupled ? 0.0f : o->weight_decay;
-    const float decay_mul = decoupled ? (float)(1.0 - (double)lr * o->weight_decay) : 1.0f;
+    c->l2 = decoupled ? 0.0f : o->weight_decay;
+    c->decay_mul = decoupled ? (float)(1.0 - (double)lr * o->weight_decay) : 1.0f;
+}
+
+void dl_optim_update_range(const dl_optim *o, int i, int64_t lo, int64_t hi) {
+    dl_tensor *p = o->ps->items[i];
+    if (!updates(p)) return;
+    if (o->kind == DL_OPT_SGD) {
+        sgd_range(p, o->m[i], o->coef.lr, o->momentum, o->weight_decay, lo, hi);
+        return;
+    }
+    const adam_coef k = step_coef(o);
+    adam_range(p->data, p->grad, o->m[i], o->v[i], &k, lo, hi);
+}
+
+void dl_optim_step(dl_optim *o, float lr) {
+    dl_optim_begin(o, lr);
+    dl_params *ps = o->ps;
     for (int i = 0; i < ps->n; i++) {
         dl_tensor *p = ps->items[i];
-        if (!p->requires_grad || !p->grad) continue;
-        adam_param(p, &o->m[i], &o->v[i], l2, decay_mul, o->beta1, o->beta2, step_size,
-                   sqrt_bc2, o->eps);
+        if (!updates(p)) continue;
+        if (o->kind == DL_OPT_SGD) {
+            sgd_range(p, o->m[i], lr, o->momentum, o->weight_decay, 0, p->size);
+            continue;
+        }
+        const adam_coef k = step_coef(o);
+        adam_update(p->data, p->grad, o->m[i], o->v[i], p->size, &k);
     }
+}
+
+/* dl_replicas_step_each's chunk callback: the optimizer on the chunk just summed. */
+static void update_chunk(void *ctx, int param, int64_t lo, int64_t hi) {
+    dl_optim_update_range(ctx, param, lo, hi);
+}
+
+float dl_replicas_step_update(dl_replicas *rp, dl_replica_fn body, void *ctx, float grad_scale, dl_optim *o,
+                              float lr) {
+    /* begin before the step: it allocates state, which must not happen inside the
+     * step's parallel region, and the chunks need the step's factors */
+    dl_optim_begin(o, lr);
+    return dl_replicas_step_each(rp, body, ctx, grad_scale, update_chunk, o);
 }
 
 /* Sum of squares in double, in a fixed order: independent of the thread count. */
