@@ -1,10 +1,30 @@
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* nftw */
 #include "testutil.h"
+#include <ftw.h>
+#include <sys/stat.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
+
+/* Directories made by tu_tmpdir, removed with what they hold when the test
+ * program exits (DYNLAB_KEEP_TMP=1 keeps them for a look after a failure). */
+#define TU_MAX_TMPDIRS 64
+static char tu_dirs[TU_MAX_TMPDIRS][512];
+static int tu_n_dirs = 0;
+
+static int tu_remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+    (void)sb, (void)flag, (void)ftw;
+    remove(path);
+    return 0;
+}
+
+static void tu_remove_tmpdirs(void) {
+    const char *keep = getenv("DYNLAB_KEEP_TMP");
+    if (keep && !strcmp(keep, "1")) return;
+    for (int i = 0; i < tu_n_dirs; i++) nftw(tu_dirs[i], tu_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
 
 const char *tu_tmpdir(const char *tag) {
     static char buf[8][512];
@@ -13,6 +33,10 @@ const char *tu_tmpdir(const char *tag) {
     const char *t = getenv("TMPDIR");
     snprintf(b, 512, "%s/dynlab-%s-XXXXXX", t && *t ? t : "/tmp", tag);
     if (!mkdtemp(b)) return NULL;
+    if (tu_n_dirs < TU_MAX_TMPDIRS) {
+        if (!tu_n_dirs) atexit(tu_remove_tmpdirs);
+        snprintf(tu_dirs[tu_n_dirs++], sizeof tu_dirs[0], "%s", b);
+    }
     return b;
 }
 
