@@ -225,25 +225,31 @@ static void test_algo_names(void **state) {
     dl_conv2d_set_algo(DL_CONV_AUTO);
 }
 
-/* auto's choice on resnet-det's 3x3 stride-1 shapes (batch 4): F(4x4, 3x3) on the
- * 64x64 to 16x16 maps, F(2x2, 3x3) on the 8x8 maps of 512 channels (16 F(4x4)
- * tiles, 64 F(2x2) tiles; also at batch 2, im2col at batch 1), im2col for one input channel and
- * for stride 2. */
+/* auto's choice on resnet-det's 3x3 stride-1 shapes: F(4x4, 3x3) on the 64x64 to
+ * 16x16 maps; on the 8x8 maps of 512 channels F(4x4, 3x3) at batch 4 and 2 (16 and 8
+ * tiles) and F(2x2, 3x3) at batch 1 (4 F(4x4) tiles, 16 F(2x2) tiles); F(2x2, 3x3)
+ * where F(4x4)'s tiles would be half padding (6x6 maps); im2col below 16 F(2x2)
+ * tiles, for one input channel and for stride 2. */
 static void test_auto_choice(void **state) {
     (void)state;
     dl_conv2d_set_algo(DL_CONV_AUTO);
     dl_graph *g = dl_graph_new();
     int xs[4] = {4, 256, 16, 16}, ws[4] = {256, 256, 3, 3}, x8[4] = {4, 512, 8, 8}, w8[4] = {512, 512, 3, 3};
-    int x1[4] = {4, 1, 28, 28}, w1[4] = {32, 1, 3, 3};
+    int x1[4] = {4, 1, 28, 28}, w1[4] = {32, 1, 3, 3}, x6[4] = {2, 256, 6, 6};
     dl_tensor *x = dl_tensor_new(g, 4, xs), *w = dl_tensor_new(g, 4, ws);
     assert_int_equal(dl_conv2d_uses_winograd(x, w, 1, 1, 1, 1), 4);
     assert_int_equal(dl_conv2d_uses_winograd(x, w, 2, 1, 1, 1), 0);
-    x = dl_tensor_new(g, 4, x8), w = dl_tensor_new(g, 4, w8);
+    x = dl_tensor_new(g, 4, x6);
     assert_int_equal(dl_conv2d_uses_winograd(x, w, 1, 1, 1, 1), 2);
-    x8[0] = 2; /* 32 F(2x2) tiles: enough with the filters built per strip */
+    x = dl_tensor_new(g, 4, x8), w = dl_tensor_new(g, 4, w8);
+    assert_int_equal(dl_conv2d_uses_winograd(x, w, 1, 1, 1, 1), 4);
+    x8[0] = 2; /* 8 F(4x4) tiles: enough with the filters built per strip */
+    x = dl_tensor_new(g, 4, x8);
+    assert_int_equal(dl_conv2d_uses_winograd(x, w, 1, 1, 1, 1), 4);
+    x8[0] = 1; /* 4 F(4x4) tiles: F(2x2)'s 16 */
     x = dl_tensor_new(g, 4, x8);
     assert_int_equal(dl_conv2d_uses_winograd(x, w, 1, 1, 1, 1), 2);
-    x8[0] = 1; /* 16 tiles: too few for 512 x 512 transformed filters */
+    x8[2] = x8[3] = 4; /* 4 F(2x2) tiles: im2col */
     x = dl_tensor_new(g, 4, x8);
     assert_int_equal(dl_conv2d_uses_winograd(x, w, 1, 1, 1, 1), 0);
     x = dl_tensor_new(g, 4, x1), w = dl_tensor_new(g, 4, w1);

@@ -163,15 +163,24 @@ static int use_avx512(void) {
 #endif
 }
 
-/* auto's smallest F(2x2, 3x3) tile counts, from a sweep of batch 1-8, 32-512
- * channels, 4x4-14x14 maps (docs/benchmarks.md): 16 tiles, but 32 where the
- * transformed filters (16 C Cout floats) outgrow the caches (more than 256 x 256
- * channel pairs). With U built per strip (wino_conv_strips) resnet-det's 512-channel
- * 8x8 layer measured, forward + both gradients, 14.5 ms against im2col's 19.9 at
- * batch 2 (32 tiles) and 12.0 against 11.4 at batch 1 (16 tiles); with the whole
- * U in memory it had needed 64 tiles. */
-#define WINO2_MIN_TILES 16
-#define WINO2_MIN_TILES_BIG 32
+/* auto's choice among im2col, F(2x2, 3x3) and F(4x4, 3x3) for 3x3 stride-1
+ * convolutions with at least 16 channels on both sides (fewer give the GEMMs no
+ * depth), from sweeps of batch 1-8, 16-512 channels and 4x4-16x16 maps, forward and
+ * both gradients, after the one-block convolutions got their filters per strip
+ * (docs/benchmarks.md, "Fourth round"):
+ *  - im2col below 16 F(2x2) tiles (512 channels on 4x4 maps at batch 2: 6.2 ms
+ *    against F(2x2)'s 7.3);
+ *  - otherwise the variant with the smaller cost tiles x products + ALPHA x products,
+ *    where products is 36 or 16 per tile and channel pair and ALPHA (in tiles) prices
+ *    the filter transforms and the weight gradient's back-transform, which scale
+ *    with the products, not with the tiles. ALPHA = 6.5 separates every measured
+ *    pair: 512 channels on 8x8 maps take F(4x4) from batch 2 (8 tiles: 12.5-13.2
+ *    against 13.7-14.2 ms) and F(2x2) at batch 1 (4 tiles: 9.4-9.7 against
+ *    9.5-10.1 ms, and im2col's 10.3-10.4); 256 channels on 6x6 and 5x5 maps, whose
+ *    4x4 tiles are half padding, take F(2x2); 10x10 to 16x16 maps take F(4x4).
+ * Before the strips, F(4x4) needed 32 tiles and F(2x2) 32 on 512 x 512 channels. */
+#define WINO_MIN_TILES2 16
+#define WINO_ALPHA_X2 13 /* 2 x ALPHA */
 
 /* ---- geometry ------------------------------------------------------------ */
 typedef struct wplan {
@@ -225,16 +234,12 @@ int dl_wino_use(int N, int C, int H, int W, int Cout, int KH, int KW, int stride
     if (a == DL_CONV_IM2COL) return 0;
     if (a == DL_CONV_WINOGRAD) return 4;
     if (a == DL_CONV_WINOGRAD2) return 2;
-    /* auto: the GEMMs need a few channels on both sides to beat im2col (one input
-     * channel gives K = 1), and enough tiles to pay for the filter transform:
-     * F(4x4, 3x3) from 32 tiles, F(2x2, 3x3) (4x the tiles, 16/36 of the
-     * transformed filters) below that, where it measured faster than im2col
-     * (docs/benchmarks.md). */
+    /* auto (the rule and its measurements above WINO_MIN_TILES2) */
     if (C < 16 || Cout < 16) return 0;
-    const int64_t tiles = (int64_t)N * ((H + 2 * pad - 2 + 3) / 4) * ((W + 2 * pad - 2 + 3) / 4);
-    if (tiles >= 32) return 4;
+    const int64_t tiles4 = (int64_t)N * ((H + 2 * pad - 2 + 3) / 4) * ((W + 2 * pad - 2 + 3) / 4);
     const int64_t tiles2 = (int64_t)N * ((H + 2 * pad - 2 + 1) / 2) * ((W + 2 * pad - 2 + 1) / 2);
-    return tiles2 >= ((int64_t)C * Cout > 256 * 256 ? WINO2_MIN_TILES_BIG : WINO2_MIN_TILES) ? 2 : 0;
+    if (tiles2 < WINO_MIN_TILES2) return 0;
+    return 36 * (2 * tiles4 + WINO_ALPHA_X2) < 16 * (2 * tiles2 + WINO_ALPHA_X2) ? 4 : 2;
 }
 
 /* dst[r drow + w Cp + c] = src[c cs + r W + w] for c < C, w < W, r < nrows;
