@@ -27,10 +27,11 @@ dl_tensor *dl_conv2d(dl_graph *g, dl_tensor *x, dl_tensor *w, dl_tensor *bias, i
  * stride-1, dilation-1, ungrouped convolution with padding <= 2 (forward, input
  * and weight gradients) by Winograd's F(4x4, 3x3) (Lavin & Gray 2016) and all
  * others by im2col; DL_CONV_WINOGRAD2 the same by F(2x2, 3x3); DL_CONV_AUTO takes
- * F(4x4, 3x3) where that measured faster (at least 16 input and output channels
- * and 32 4x4 output tiles) and F(2x2, 3x3) on smaller maps (at least 16 2x2
- * tiles, 64 beyond 256 x 256 channel pairs, e.g. 512 channels on 8x8 maps at
- * batch 4); docs/benchmarks.md gives the
+ * Winograd where that measured faster than im2col (at least 16 input and output
+ * channels and 16 2x2 output tiles), F(4x4, 3x3) or F(2x2, 3x3) by a cost model
+ * fitted to measurements (F(4x4) from 8 4x4 tiles on full tiles, e.g. 512 channels
+ * on 8x8 maps from batch 2; F(2x2) where fewer, or where 4x4 tiles would be
+ * mostly padding); docs/benchmarks.md gives the
  * speed and the rounding error (about 1e-5 of the output scale for F(4x4, 3x3),
  * 1e-6 for F(2x2, 3x3) and im2col). dl_conv2d_uses_winograd returns the tile
  * size (4 or 2), 0 for im2col. Set it before building graphs, not while another
