@@ -268,6 +268,38 @@ static const conv_shape resnet_conv_shapes[] = {
     {"layer4 down 1x1/2", 4, 256, 16, 512, 1, 2, 0, 1, 1},
 };
 
+/* Forward + backward of one shape under the current algorithm setting: the best
+ * wall and per-thread CPU time of `reps` runs after a first untimed one, and the
+ * FLOPs they count (3x the forward's, 2x without an input gradient). Returns
+ * dl_conv2d_uses_winograd's answer for the shape. */
+static int time_conv_shape(const conv_shape *s, int threads, int reps, dl_rng *r, double *best, double *best_cpu,
+                           double *flops)
+{
+    dl_params ps;
+    dl_params_init(&ps);
+    int xs[4] = {s->N, s->C, s->H, s->H}, ws[4] = {s->Cout, s->C, s->k, s->k};
+    dl_tensor *x = dl_param_new(&ps, "x", 4, xs), *w = dl_param_new(&ps, "w", 4, ws);
+    dl_init_normal(x, r, 1.0f);
+    dl_init_normal(w, r, 0.05f);
+    x->requires_grad = s->x_grad;
+    dl_graph *g = dl_graph_new();
+    *flops = (s->x_grad ? 3.0 : 2.0) * dl_conv2d_flops(x, w, s->stride, s->pad, 1, 1);
+    *best = *best_cpu = 1e30;
+    for (int rep = 0; rep <= reps; rep++) {
+        double t0 = now_s(), c0 = cpu_s();
+        dl_tensor *y = dl_conv2d(g, x, w, NULL, s->stride, s->pad, 1, 1);
+        dl_backward(g, dl_sum_all(g, y));
+        double t = now_s() - t0, c = (cpu_s() - c0) / threads;
+        if (rep > 0 && t < *best) *best = t;
+        if (rep > 0 && c < *best_cpu) *best_cpu = c;
+        dl_graph_reset(g);
+    }
+    const int wino = dl_conv2d_uses_winograd(x, w, s->stride, s->pad, 1, 1);
+    dl_graph_free(g);
+    dl_params_free(&ps);
+    return wino;
+}
+
 /* Forward + backward (input and weight gradients; the stem's image input needs
  * none) of each shape on the current threads, best of repeats; GFLOP/s = 3 (2 for
  * the stem) x forward FLOPs / time. The last row is
@@ -288,27 +320,9 @@ static void bench_conv_table(FILE *f, int threads, int json, double peak)
     dl_rng_init(&r, 7, 0);
     for (int i = 0; i < n; i++) {
         const conv_shape *s = &resnet_conv_shapes[i];
-        dl_params ps;
-        dl_params_init(&ps);
-        int xs[4] = {s->N, s->C, s->H, s->H}, ws[4] = {s->Cout, s->C, s->k, s->k};
-        dl_tensor *x = dl_param_new(&ps, "x", 4, xs), *w = dl_param_new(&ps, "w", 4, ws);
-        dl_init_normal(x, &r, 1.0f);
-        dl_init_normal(w, &r, 0.05f);
-        x->requires_grad = s->x_grad;
-        dl_graph *g = dl_graph_new();
-        const double flops = (s->x_grad ? 3.0 : 2.0) * dl_conv2d_flops(x, w, s->stride, s->pad, 1, 1);
-        double best = 1e30, best_cpu = 1e30;
-        for (int rep = 0; rep < 6; rep++) {
-            double t0 = now_s(), c0 = cpu_s();
-            dl_tensor *y = dl_conv2d(g, x, w, NULL, s->stride, s->pad, 1, 1);
-            dl_backward(g, dl_sum_all(g, y));
-            double t = now_s() - t0, c = (cpu_s() - c0) / threads;
-            if (rep > 0 && t < best) best = t;
-            if (rep > 0 && c < best_cpu) best_cpu = c;
-            dl_graph_reset(g);
-        }
+        double best, best_cpu, flops;
+        const int wino = time_conv_shape(s, threads, 6, &r, &best, &best_cpu, &flops);
         const int oh = (s->H + 2 * s->pad - s->k) / s->stride + 1;
-        const int wino = dl_conv2d_uses_winograd(x, w, s->stride, s->pad, 1, 1);
         const double gf = flops / best * 1e-9, gfc = flops / best_cpu * 1e-9;
         tot_flops += s->count * flops, tot_time += s->count * best, tot_cpu += s->count * best_cpu;
         if (json)
@@ -320,8 +334,6 @@ static void bench_conv_table(FILE *f, int threads, int json, double peak)
             fprintf(f, "%-18s %3dx%-3d->%3dx%-3d %-9s %9.3f %9.1f %6.1f%% %9.1f %6.1f%%\n", s->what, s->C, s->H, s->Cout,
                     oh, wino == 4 ? "winograd" : wino == 2 ? "winograd2" : "im2col", best * 1e3, gf, peak > 0 ? 100 * gf / peak : 0.0, gfc,
                     peak > 0 ? 100 * gfc / peak : 0.0);
-        dl_graph_free(g);
-        dl_params_free(&ps);
     }
     const double gf = tot_flops / tot_time * 1e-9, gfc = tot_flops / tot_cpu * 1e-9;
     if (json)
@@ -331,4 +343,58 @@ static void bench_conv_table(FILE *f, int threads, int json, double peak)
     else
         fprintf(f, "%-18s %-17s %-9s %9.3f %9.1f %6.1f%% %9.1f %6.1f%%\n", "resnet-det all", "(weighted)", "", tot_time * 1e3, gf,
                 peak > 0 ? 100 * gf / peak : 0.0, gfc, peak > 0 ? 100 * gfc / peak : 0.0);
+}
+
+/* ---- the automatic convolution algorithm against the three it chooses from ----
+ * 3x3 stride-1 convolutions (padding 1, input gradient included) around the
+ * thresholds of dl_wino_use (src/core/ops_conv_winograd.c): each shape is timed with
+ * im2col, F(4x4, 3x3) and F(2x2, 3x3), and the row says which one auto takes and
+ * whether that was the fastest here. The figures behind auto's cost model
+ * (docs/benchmarks.md, "Fourth round") come from this table; rerun it to refit
+ * the model on another CPU. */
+static const conv_shape choice_shapes[] = {
+    {"", 4, 512, 8, 512, 3, 1, 1, 1, 1},  {"", 2, 512, 8, 512, 3, 1, 1, 1, 1},  {"", 1, 512, 8, 512, 3, 1, 1, 1, 1},
+    {"", 2, 512, 4, 512, 3, 1, 1, 1, 1},  {"", 4, 512, 4, 512, 3, 1, 1, 1, 1},  {"", 1, 512, 12, 512, 3, 1, 1, 1, 1},
+    {"", 1, 256, 16, 256, 3, 1, 1, 1, 1}, {"", 2, 256, 8, 256, 3, 1, 1, 1, 1},  {"", 1, 256, 8, 256, 3, 1, 1, 1, 1},
+    {"", 2, 256, 6, 256, 3, 1, 1, 1, 1},  {"", 4, 256, 5, 256, 3, 1, 1, 1, 1},  {"", 2, 256, 10, 256, 3, 1, 1, 1, 1},
+    {"", 2, 64, 8, 64, 3, 1, 1, 1, 1},    {"", 2, 16, 8, 16, 3, 1, 1, 1, 1},
+};
+
+static const char *algo_name(int wino) { return wino == 4 ? "winograd" : wino == 2 ? "winograd2" : "im2col"; }
+
+static void bench_conv_choice(FILE *f, int threads, int json)
+{
+    const int n = (int)(sizeof choice_shapes / sizeof *choice_shapes);
+    const int algos[3] = {DL_CONV_IM2COL, DL_CONV_WINOGRAD, DL_CONV_WINOGRAD2}, tiles[3] = {0, 4, 2};
+    const int saved = dl_conv2d_get_algo();
+    if (!json)
+        fprintf(f, "3x3 stride-1 conv2d forward+backward, %d thread(s): best wall ms of each algorithm and auto's choice\n"
+                   "%-20s %7s %7s %9s %9s %-10s %s\n",
+                threads, "batch, channels, map", "tiles", "im2col", "winograd", "winograd2", "auto", "fastest?");
+    dl_rng r;
+    dl_rng_init(&r, 7, 0);
+    for (int i = 0; i < n; i++) {
+        const conv_shape *s = &choice_shapes[i];
+        double ms[3], cpu, flops;
+        int fastest = 0;
+        for (int a = 0; a < 3; a++) {
+            dl_conv2d_set_algo(algos[a]);
+            time_conv_shape(s, threads, 10, &r, &ms[a], &cpu, &flops);
+            ms[a] *= 1e3;
+            if (ms[a] < ms[fastest]) fastest = a;
+        }
+        dl_conv2d_set_algo(DL_CONV_AUTO);
+        double unused;
+        const int pick = time_conv_shape(s, threads, 0, &r, &unused, &cpu, &flops);
+        const int picked = pick == 4 ? 1 : pick == 2 ? 2 : 0;
+        const int t4 = s->N * ((s->H + 3) / 4) * ((s->H + 3) / 4), t2 = s->N * ((s->H + 1) / 2) * ((s->H + 1) / 2);
+        if (json)
+            fprintf(f, "{\"choice\": [%d, %d, %d], \"threads\": %d, \"tiles4\": %d, \"tiles2\": %d, \"im2col_ms\": %.4f, "
+                       "\"winograd_ms\": %.4f, \"winograd2_ms\": %.4f, \"auto\": \"%s\", \"fastest\": \"%s\"}\n",
+                    s->N, s->C, s->H, threads, t4, t2, ms[0], ms[1], ms[2], algo_name(pick), algo_name(tiles[fastest]));
+        else
+            fprintf(f, "%4d %4d %3dx%-3d      %3d/%-3d %7.3f %9.3f %9.3f %-10s %s\n", s->N, s->C, s->H, s->H, t4, t2, ms[0],
+                    ms[1], ms[2], algo_name(pick), picked == fastest ? "yes" : "no");
+    }
+    dl_conv2d_set_algo(saved);
 }

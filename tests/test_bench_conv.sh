@@ -3,7 +3,8 @@
 # allocations per step after the first, peak RSS within 1.5x of parameters +
 # gradients + AdamW state + activations, a finite loss that falls), the same
 # loss on 1 and 2 threads with one replica (results independent of the thread
-# count), --replicas that does not divide the batch, and the conv2d table's JSON.
+# count), --replicas that does not divide the batch, and the JSON of the conv2d
+# table and of the algorithm-choice table.
 set -u
 fail() { echo "FAIL: $*"; exit 1; }
 D="${DYNLAB:?DYNLAB not set}"
@@ -55,5 +56,18 @@ assert all(r["gflops"] > 0 and 0 < r["cpu_peak_frac"] < (1.5 if r.get("algo") ==
            for r in rows), rows
 assert any(r.get("algo") == "winograd" for r in rows), rows
 print("conv table ok")' || fail "conv table"
+    "$D" bench --conv-choice --threads 1 --json | $PY -c '
+import json, sys
+rows = [json.loads(l) for l in sys.stdin if l.strip()]
+assert len(rows) == 14, rows
+names = {"im2col", "winograd", "winograd2"}
+for r in rows:
+    assert all(r[k] > 0 for k in ("im2col_ms", "winograd_ms", "winograd2_ms")), r
+    assert r["auto"] in names and r["fastest"] in names, r
+    assert r["tiles2"] >= r["tiles4"] > 0, r
+    if r["tiles2"] < 16:
+        assert r["auto"] == "im2col", r  # below 16 2x2 tiles auto keeps im2col
+assert {r["auto"] for r in rows} == names, rows  # the sweep crosses both thresholds
+print("conv choice table ok")' || fail "conv choice table"
 fi
 echo "test_bench_conv: ok"

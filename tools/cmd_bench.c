@@ -50,6 +50,8 @@ static void bench_usage(FILE *f)
             "                  64..1024 and the workloads' shapes) against the measured fp32 peak\n"
             "  --conv          instead: conv2d forward+backward on resnet-det's shapes against\n"
             "                  the measured fp32 peak\n"
+            "  --conv-choice   instead: 3x3 convolutions around auto's thresholds, each timed\n"
+            "                  with im2col, winograd and winograd2, and the one auto takes\n"
             "  --conv-algo A   convolution algorithm: auto (default; DYNLAB_CONV_ALGO when\n"
             "                  set), im2col, winograd (F(4x4,3x3) for every 3x3 stride-1\n"
             "                  convolution) or winograd2 (F(2x2,3x3)); GFLOP/s stay\n"
@@ -94,7 +96,7 @@ static void bench_print_row(const char *name, int threads, int steps, int json, 
 
 int dl_cmd_bench(int argc, char **argv)
 {
-    int threads = 0, replicas = 0, steps = 20, warmup = 3, json = 0, sgemm = 0, conv = 0;
+    int threads = 0, replicas = 0, steps = 20, warmup = 3, json = 0, sgemm = 0, conv = 0, conv_choice = 0;
     uint64_t seed = 1;
     int selected[8] = {0}, conv_selected[8] = {0}, any_selected = 0; /* --workload may repeat */
     for (int i = 1; i < argc; i++) {
@@ -143,6 +145,8 @@ int dl_cmd_bench(int argc, char **argv)
             sgemm = 1;
         } else if (!strcmp(argv[i], "--conv")) {
             conv = 1;
+        } else if (!strcmp(argv[i], "--conv-choice")) {
+            conv_choice = 1;
         } else {
             fprintf(stderr, "dynlab bench: unknown argument '%s' (see dynlab bench --help)\n",
                     argv[i]);
@@ -165,6 +169,10 @@ int dl_cmd_bench(int argc, char **argv)
     dl_set_threads(threads);
     threads = dl_get_threads();
 
+    if (conv_choice) {
+        bench_conv_choice(stdout, threads, json);
+        return DL_EXIT_OK;
+    }
     if (conv) {
         double peak = bench_fma_peak(threads);
         bench_conv_table(stdout, threads, json, peak);

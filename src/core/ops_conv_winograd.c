@@ -178,7 +178,8 @@ static int use_avx512(void) {
  *    against 13.7-14.2 ms) and F(2x2) at batch 1 (4 tiles: 9.4-9.7 against
  *    9.5-10.1 ms, and im2col's 10.3-10.4); 256 channels on 6x6 and 5x5 maps, whose
  *    4x4 tiles are half padding, take F(2x2); 10x10 to 16x16 maps take F(4x4).
- * Before the strips, F(4x4) needed 32 tiles and F(2x2) 32 on 512 x 512 channels. */
+ * Before the strips, F(4x4) needed 32 tiles and F(2x2) 32 on 512 x 512 channels.
+ * `dynlab bench --conv-choice` times these shapes with each algorithm (to refit). */
 #define WINO_MIN_TILES2 16
 #define WINO_ALPHA_X2 13 /* 2 x ALPHA */
 

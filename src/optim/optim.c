@@ -82,7 +82,6 @@ static void sgd_range(dl_tensor *t, float *restrict b, float lr, float mom, floa
     }
 }
 
-
 typedef struct {
     float l2, decay_mul, b1, b2, c1, c2, step_size, sqrt_bc2, eps;
 } adam_coef;
