@@ -208,6 +208,7 @@ static float *train_three(dl_opt_kind kind, int n, int threads, int fused, int64
     o.momentum = kind == DL_OPT_SGD ? 0.9f : 0.0f;
     o.weight_decay = 0.05f;
     dl_replicas *rp = dl_replicas_new(&f.ps, n);
+    const int saved_threads = omp_get_max_threads();
     omp_set_num_threads(threads);
     for (int s = 0; s < 3; s++) {
         const float lr = 1e-2f * (float)(s + 1); /* a schedule: the factors must follow it */
@@ -218,7 +219,7 @@ static float *train_three(dl_opt_kind kind, int n, int threads, int fused, int64
             dl_optim_step(&o, lr);
         }
     }
-    omp_set_num_threads(2);
+    omp_set_num_threads(saved_threads);
     assert_int_equal(o.step, 3);
     float *out = state_copy(&f, &o, len);
     dl_replicas_free(rp);
